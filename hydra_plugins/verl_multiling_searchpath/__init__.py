@@ -1,0 +1,1 @@
+"""Hydra search-path plugin of verl_multiling (no torch, no verl: Hydra imports it at start-up)."""

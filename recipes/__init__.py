@@ -1,0 +1,1 @@
+"""Recipe configs (Hydra group ``recipe``) and launch scripts; installed as ``verl_multiling.recipes``."""

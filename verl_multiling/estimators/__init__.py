@@ -1,0 +1,1 @@
+"""Advantage estimators: pure, vectorised torch functions with verl's estimator signature."""

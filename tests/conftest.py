@@ -1,0 +1,62 @@
+"""Shared fixtures: the composed +recipe=adamame config, an offline tokenizer, a local Ray cluster."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def compose():
+    from verl_multiling.preflight.compose import compose_config
+
+    return compose_config
+
+
+@pytest.fixture(scope="session")
+def adamame_cfg(compose):
+    return compose(["+recipe=adamame"])
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory):
+    from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+
+    return offline_tokenizer_dir()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def transfer_queue(ray_cluster):
+    import transfer_queue as tq
+    from omegaconf import OmegaConf
+
+    tq.init(OmegaConf.create({"backend": {"storage_backend": "SimpleStorage",
+                                          "SimpleStorage": {"total_storage_size": 4096,
+                                                            "num_data_storage_units": 1}}}))
+    yield tq
+    tq.close()

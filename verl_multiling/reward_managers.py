@@ -1,0 +1,107 @@
+"""verl reward-loop managers (the adapter layer over :mod:`verl_multiling.rewards`).
+
+verl 0.9.1 builds one manager per ``RewardLoopWorker`` actor and calls ``run_single`` on a
+one-sample ``DataProto`` as each rollout finishes. The managers here decode the response, read the
+gold answer (``reward_model.ground_truth``) and the query language (the ``multiling.lang_key``
+column, or the same key inside ``extra_info``), and score the sample in one executor hop.
+
+Select one with (the recipes do this)::
+
+    reward.reward_manager.source=importlib
+    reward.reward_manager.module.path=pkg://verl_multiling.reward_managers
+    reward.reward_manager.name=AdaMameRewardManager
+
+or by registry name (``reward.reward_manager.name=adamame``) once the plugin is installed.
+Importing this module also registers the plugin's estimators and trainers, so the importlib
+route fails loudly when the install is broken.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, ClassVar
+
+from verl.experimental.reward_loop.reward_manager import register
+from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+
+import verl_multiling.register  # noqa: F401  (estimators and trainers, loudly)
+from verl_multiling.config import MultilingConfig
+from verl_multiling.rewards.adamame import adamame_reward
+
+logger = logging.getLogger(__name__)
+
+
+class MultilingRewardManager(RewardManagerBase):
+    """Shared plumbing: decode, read gold and language, score, and never raise on one rollout.
+
+    Subclasses set ``extra_keys`` (the reward_extra_info schema, identical for every sample) and
+    implement :meth:`score`. An exception inside :meth:`score` gives score 0 with
+    ``reward_error=1`` and ``answer_reason="reward_error"`` (counted, logged once per kind).
+    """
+
+    extra_keys: ClassVar[dict[str, Any]] = {}  # key -> value used when scoring fails
+
+    def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,
+                 reward_model_tokenizer=None, **kwargs):
+        super().__init__(config, tokenizer, compute_score)
+        self.settings = MultilingConfig.from_config(config)
+        self.failures: Counter[str] = Counter()
+
+    def score(self, response: str, gold: Any, query_lang: Any, row: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def run_single(self, data) -> dict:
+        item = data[-1:][0]  # multi-output trajectories: score the last output, as verl's managers do
+        return await self.loop.run_in_executor(None, self._score_item, item)
+
+    def _score_item(self, item) -> dict:
+        row = item.non_tensor_batch
+        try:
+            response = self._decode(item)
+            gold = self._ground_truth(row)
+            query_lang = self._query_lang(row)
+            parts = self.score(response, gold, query_lang, row)
+            parts["reward_error"] = 0.0
+        except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
+            kind = type(exc).__name__
+            if not self.failures[kind]:
+                logger.exception("verl_multiling: scoring failed (%s); the sample scores 0 with reward_error=1", kind)
+            self.failures[kind] += 1
+            parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0)
+        score = float(parts["score"])
+        return {"reward_score": score, "reward_extra_info": parts}
+
+    def _decode(self, item) -> str:
+        response_ids = item.batch["responses"]
+        valid = int(item.batch["attention_mask"][-response_ids.shape[-1]:].sum())
+        return self.tokenizer.decode(response_ids[:valid], skip_special_tokens=True)
+
+    def _ground_truth(self, row: dict[str, Any]) -> Any:
+        reward_model = row.get("reward_model")
+        if isinstance(reward_model, dict) and self.settings.ground_truth_key in reward_model:
+            return reward_model[self.settings.ground_truth_key]
+        raise KeyError(
+            f"the dataset row has no reward_model.{self.settings.ground_truth_key}; prepare data with "
+            "scripts/prepare_data.py or set multiling.ground_truth_key"
+        )
+
+    def _query_lang(self, row: dict[str, Any]) -> Any:
+        key = self.settings.lang_key
+        if row.get(key) is not None:
+            return row[key]
+        extra = row.get("extra_info")
+        return extra.get(key) if isinstance(extra, dict) else None
+
+
+@register("adamame")
+class AdaMameRewardManager(MultilingRewardManager):
+    """AdaMame: r_i = math-verify accuracy as the reward; l_i and m_i in reward_extra_info."""
+
+    extra_keys: ClassVar[dict[str, Any]] = {
+        "score": 0.0, "acc": 0.0, "lang_match": 0.0, "response_lang": "", "query_lang": "",
+        "answer_reason": "", "no_answer": 0.0, "verify_failed": 0.0, "query_lang_missing": 0.0,
+    }
+
+    def score(self, response: str, gold: Any, query_lang: Any, row: dict[str, Any]) -> dict[str, Any]:
+        return adamame_reward(response, gold, query_lang, self.settings)

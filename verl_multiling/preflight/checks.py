@@ -1,0 +1,232 @@
+"""Config and data checks. Each returns findings; an error names the field and the fix."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig
+
+from verl_multiling.bridge.per_sample import BRIDGE_TRAINER_MODES, accepted_kwargs
+from verl_multiling.config import MultilingConfig
+
+ADAMAME_ESTIMATORS = ("adamame_align", "adamame")
+# verl's placeholder train file: present when the user gave no data
+VERL_DEFAULT_TRAIN_FILE = "~/data/rlhf/gsm8k/train.parquet"
+ISO_639_1 = re.compile(r"^[a-z]{2}$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" | "warning" | "ok" | "note"
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        mark = {"error": "ERROR", "warning": "WARN ", "ok": "ok   ", "note": "note "}[self.level]
+        return f"[{mark}] {self.field}: {self.message}"
+
+
+def check_registration() -> list[Finding]:
+    try:
+        import verl_multiling.register as register
+    except Exception as exc:  # registration raised: report it as the first thing users see
+        return [Finding("error", "plugin", f"verl_multiling failed to register: {exc!r}; reinstall the package")]
+    if register.REGISTRATION_ERROR:
+        return [Finding("error", "plugin", "registration failed:\n" + register.REGISTRATION_ERROR)]
+    return [Finding("ok", "plugin", "estimators, reward managers and trainers registered")]
+
+
+def check_trainer_and_estimator(cfg: DictConfig) -> list[Finding]:
+    from verl.trainer.ppo import core_algos
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    out: list[Finding] = []
+    name = cfg.algorithm.adv_estimator
+    mode = cfg.trainer.v1.trainer_mode
+    try:
+        estimator = core_algos.get_adv_estimator_fn(name)
+        out.append(Finding("ok", "algorithm.adv_estimator", f"{name!r} is registered"))
+    except ValueError:
+        known = ", ".join(sorted(core_algos.ADV_ESTIMATOR_REGISTRY))
+        return [Finding("error", "algorithm.adv_estimator", f"{name!r} is not registered; choose one of: {known}")]
+    try:
+        get_trainer_cls(mode)
+        out.append(Finding("ok", "trainer.v1.trainer_mode", f"{mode!r} is registered"))
+    except ValueError as exc:
+        out.append(Finding("error", "trainer.v1.trainer_mode", str(exc)))
+    wanted = accepted_kwargs(estimator)
+    if wanted:
+        if not cfg.trainer.get("use_v1", True):
+            out.append(Finding("error", "trainer.use_v1",
+                               f"{name!r} needs the per-sample bridge of the V1 trainer: set trainer.use_v1=true"))
+        if mode not in BRIDGE_TRAINER_MODES:
+            out.append(Finding(
+                "error", "trainer.v1.trainer_mode",
+                f"{name!r} needs {', '.join(wanted)} per sample, which only the bridge trainers pass: set "
+                f"trainer.v1.trainer_mode to one of {', '.join(BRIDGE_TRAINER_MODES)} (multiling_sync for sync)",
+            ))
+    if name in ADAMAME_ESTIMATORS:
+        from verl_multiling.estimators.adamame import AdaMameConfig
+
+        try:
+            AdaMameConfig.from_algorithm(cfg.algorithm)
+            out.append(Finding("ok", "algorithm.adamame", "valid"))
+        except (ValueError, TypeError) as exc:
+            out.append(Finding("error", "algorithm.adamame", str(exc)))
+    n = cfg.actor_rollout_ref.rollout.n
+    if name != "gae" and n < 2:
+        out.append(Finding("error", "actor_rollout_ref.rollout.n",
+                           f"{n}: group-relative estimators need at least 2 rollouts per prompt (paper: 8)"))
+    return out
+
+
+def check_reward_manager(cfg: DictConfig) -> list[Finding]:
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
+
+    field = "reward.reward_manager"
+    try:
+        cls = resolve_reward_manager_cls(cfg)
+    except Exception as exc:
+        rm = cfg.reward.reward_manager
+        return [Finding("error", field, f"cannot load {rm.name!r} (source={rm.source}, module={rm.module.path}): "
+                                        f"{exc!r}. With source=importlib give module.path=pkg://verl_multiling."
+                                        "reward_managers and the class name; with source=register a registered name")]
+    out = [Finding("ok", field, f"{cls.__module__}.{cls.__name__}")]
+    for legacy in ("reward_model.reward_manager", "custom_reward_function.path"):
+        head, _, tail = legacy.partition(".")
+        node = cfg.get(head)
+        if isinstance(node, DictConfig) and node.get(tail) not in (None, "naive"):
+            out.append(Finding("warning", legacy, "legacy key: verl 0.9.1's main_ppo ignores it; use reward.*"))
+    return out
+
+
+def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:
+    try:
+        settings = MultilingConfig.from_config(cfg)
+    except ValueError as exc:
+        return None, [Finding("error", "multiling", str(exc))]
+    bad = [x for x in settings.languages if not ISO_639_1.match(x)]
+    if bad:
+        return settings, [Finding("error", "multiling.languages", f"{bad}: use two-letter ISO 639-1 codes")]
+    return settings, [Finding("ok", "multiling", f"languages={list(settings.languages)}, "
+                                                 f"language_id={settings.language_id.backend}")]
+
+
+def data_files(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, ListConfig)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def uses_default_data(cfg: DictConfig) -> bool:
+    files = data_files(cfg.data.train_files)
+    return files == [VERL_DEFAULT_TRAIN_FILE] and not Path(os.path.expanduser(files[0])).exists()
+
+
+def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field: str) -> tuple[list[Finding], Any]:
+    """Readable parquet with the prompt, gold answer and language the recipe needs."""
+    import pandas as pd
+
+    local = os.path.expanduser(path)
+    if not os.path.exists(local):
+        return [Finding("error", field, f"{path} does not exist; prepare data with scripts/prepare_data.py")], None
+    try:
+        frame = pd.read_parquet(local)
+    except Exception as exc:
+        return [Finding("error", field, f"{path} is not a readable parquet file: {exc!r}")], None
+    out: list[Finding] = []
+    prompt_key = cfg.data.prompt_key
+    for column, fix in ((prompt_key, f"or set data.prompt_key (now {prompt_key!r})"),
+                        ("reward_model", "holding {'ground_truth': ...}")):
+        if column not in frame.columns:
+            out.append(Finding("error", field, f"{path} has no {column!r} column {fix}"))
+    if "reward_model" in frame.columns:
+        gold = frame["reward_model"].map(
+            lambda r: r.get(settings.ground_truth_key) if isinstance(r, dict) else None)
+        missing = int(gold.map(lambda g: g is None or str(g).strip() == "").sum())
+        if missing:
+            out.append(Finding("error", field, f"{missing}/{len(frame)} rows have no reward_model."
+                                               f"{settings.ground_truth_key} (the gold answer)"))
+    langs = _languages(frame, settings.lang_key)
+    if langs is None:
+        out.append(Finding("error", field, f"{path} has no {settings.lang_key!r} column (nor extra_info."
+                                           f"{settings.lang_key}); add the query language per row or set "
+                                           "multiling.lang_key"))
+    else:
+        codes = sorted(set(langs.dropna().astype(str)))
+        invalid = [c for c in codes if not ISO_639_1.match(c)]
+        if invalid:
+            out.append(Finding("error", field, f"language codes {invalid} are not ISO 639-1 (two lowercase letters)"))
+        if langs.isna().any():
+            out.append(Finding("error", field, f"{int(langs.isna().sum())} rows have no {settings.lang_key}"))
+        valid = [c for c in codes if c not in invalid]
+        outside = [c for c in valid if settings.languages and c not in settings.languages]
+        if outside:
+            out.append(Finding("warning", field, f"languages {outside} are not in multiling.languages "
+                                                 f"{list(settings.languages)}; add them if they are task languages"))
+        candidates = settings.detector_languages or ()
+        undetectable = [c for c in valid if candidates and c not in candidates]
+        if settings.language_id.backend == "lingua" and undetectable:
+            out.append(Finding("error", field, f"languages {undetectable} can never match: lingua only detects "
+                                               f"{list(candidates)}; add them to multiling.languages"))
+        counts = langs.value_counts().to_dict()
+        out.append(Finding("ok", field, f"{len(frame)} rows; languages {counts}"))
+    return out, frame
+
+
+def total_steps(cfg: DictConfig, n_train_rows: int | None) -> int | None:
+    """T as verl's trainer computes it: trainer.total_training_steps, else epochs x batches per epoch."""
+    if cfg.trainer.get("total_training_steps"):
+        return int(cfg.trainer.total_training_steps)
+    if not n_train_rows:
+        return None
+    per_epoch = n_train_rows // int(cfg.data.train_batch_size)
+    return per_epoch * int(cfg.trainer.total_epochs) if per_epoch else None
+
+
+def _languages(frame, key: str):
+    if key in frame.columns:
+        return frame[key].map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else None)
+    if "extra_info" in frame.columns:
+        values = frame["extra_info"].map(lambda e: e.get(key) if isinstance(e, dict) else None)
+        if values.notna().any():
+            return values.map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else None)
+    return None
+
+
+def check_verl_validation(cfg: DictConfig) -> list[Finding]:
+    """verl's own ``validate_config``, exactly as main_ppo runs it in the driver before Ray starts.
+
+    Its last check (the LoRA rank vLLM supports) imports vLLM; where vLLM is not installed (CPU
+    machines) that one check is skipped and said so.
+    """
+    import contextlib
+    import importlib.util
+    import io
+
+    from omegaconf import OmegaConf, open_dict
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    out: list[Finding] = []
+    if copy.actor_rollout_ref.rollout.get("name") == "vllm" and importlib.util.find_spec("vllm") is None:
+        with open_dict(copy):
+            copy.actor_rollout_ref.rollout.name = "vllm-not-installed-here"
+        out.append(Finding("note", "actor_rollout_ref.rollout.name",
+                           "vLLM is not installed here: its LoRA-rank check is left to the GPU run"))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            validate_config(config=copy, use_reference_policy=need_reference_policy(copy),
+                            use_critic=need_critic(copy))
+    except Exception as exc:  # verl raises AssertionError, ValueError, Hydra/OmegaConf errors
+        cause = exc.__cause__ or exc
+        message = str(cause).strip() or type(cause).__name__
+        return out + [Finding("error", "verl validate_config", f"{type(cause).__name__}: {message}")]
+    return out + [Finding("ok", "verl validate_config", "main_ppo's own config checks pass")]

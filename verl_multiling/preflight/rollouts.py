@@ -1,0 +1,92 @@
+"""Sample rollouts (JSONL) -> the one-sample-per-row ``DataProto`` that verl's reward loop scores.
+
+A rollout row has ``uid`` (its prompt group), ``lang``, ``question``, ``response``,
+``ground_truth`` and optionally ``data_source``. The bundled file
+``verl_multiling/data/sample_rollouts.jsonl`` holds 104 rollouts in 13 languages.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from verl_multiling.paths import DATA_DIR
+
+BUNDLED_ROLLOUTS = DATA_DIR / "sample_rollouts.jsonl"
+REQUIRED_FIELDS = ("uid", "question", "response", "ground_truth")
+
+
+def load_rollouts(path: Path | str | None = None) -> list[dict]:
+    """Read rollouts; a malformed line or a missing field is an error naming the line and field."""
+    path = Path(path) if path is not None else BUNDLED_ROLLOUTS
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            missing = [k for k in REQUIRED_FIELDS if k not in row]
+            if missing:
+                raise ValueError(f"{path}:{number}: missing field(s) {missing}; rollouts need {list(REQUIRED_FIELDS)}")
+            rows.append(row)
+    if not rows:
+        raise ValueError(f"{path}: no rollouts")
+    return rows
+
+
+def build_dataproto(rows: list[dict], tokenizer, lang_key: str = "lang", max_response_tokens: int = 4096):
+    """Left-padded prompts and right-padded responses, as verl's agent loop hands them to rewards."""
+    from verl import DataProto
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    prompts = [tokenizer.apply_chat_template([{"role": "user", "content": r["question"]}],
+                                             add_generation_prompt=True, tokenize=True) for r in rows]
+    prompts = [p["input_ids"] if isinstance(p, dict) or hasattr(p, "keys") else p for p in prompts]
+    responses = [tokenizer(r["response"], add_special_tokens=False)["input_ids"][:max_response_tokens] for r in rows]
+    prompt_len = max(len(p) for p in prompts)
+    response_len = max(max(len(r) for r in responses), 1)
+    n = len(rows)
+    prompt_ids = torch.full((n, prompt_len), pad, dtype=torch.long)
+    response_ids = torch.full((n, response_len), pad, dtype=torch.long)
+    attention = torch.zeros((n, prompt_len + response_len), dtype=torch.long)
+    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
+        prompt_ids[i, prompt_len - len(p):] = torch.tensor(p, dtype=torch.long)
+        attention[i, prompt_len - len(p):prompt_len] = 1
+        if r:
+            response_ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+            attention[i, prompt_len: prompt_len + len(r)] = 1
+    input_ids = torch.cat([prompt_ids, response_ids], dim=1)
+    response_mask = attention[:, prompt_len:]
+    non_tensor = {
+        "uid": np.array([str(r["uid"]) for r in rows], dtype=object),
+        "data_source": np.array([r.get("data_source", "preflight") for r in rows], dtype=object),
+        "reward_model": np.array([{"ground_truth": str(r["ground_truth"]), "style": "rule"} for r in rows],
+                                 dtype=object),
+        lang_key: np.array([r.get("lang") for r in rows], dtype=object),
+        "extra_info": np.array([{"index": i} for i in range(n)], dtype=object),
+    }
+    tensors = {"prompts": prompt_ids, "responses": response_ids, "input_ids": input_ids,
+               "attention_mask": attention, "response_mask": response_mask}
+    return DataProto.from_dict(tensors=tensors, non_tensors=non_tensor)
+
+
+def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
+    """The rollouts' prompts as a verl training frame (one row per prompt group), for data checks."""
+    import pandas as pd
+
+    seen: dict[str, dict] = {}
+    for r in rows:
+        seen.setdefault(str(r["uid"]), {
+            "data_source": r.get("data_source", "preflight"),
+            "prompt": [{"role": "user", "content": r["question"]}],
+            "reward_model": {"ground_truth": str(r["ground_truth"]), "style": "rule"},
+            lang_key: r.get("lang"),
+            "extra_info": {"uid": str(r["uid"])},
+        })
+    return pd.DataFrame(list(seen.values()))

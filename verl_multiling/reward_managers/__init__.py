@@ -14,5 +14,6 @@ route fails loudly when the install is broken.
 import verl_multiling.register  # noqa: F401  (estimators and trainers, loudly)
 from verl_multiling.reward_managers.adamame import AdaMameRewardManager
 from verl_multiling.reward_managers.base import MultilingRewardManager
+from verl_multiling.reward_managers.reflection import ReflectionRewardManager
 
-__all__ = ["AdaMameRewardManager", "MultilingRewardManager"]
+__all__ = ["AdaMameRewardManager", "MultilingRewardManager", "ReflectionRewardManager"]

@@ -1,0 +1,118 @@
+"""Cost of the reflection reward path against verl's naive manager with verl's math-verify scoring.
+
+Both managers are built from the composed ``+recipe=reflection`` config (ours through verl's
+``load_reward_manager``) and timed by ``scripts/benchmark.py``'s ``time_manager`` on the same unique
+rollouts (its ``unique_rollouts``: 13 languages, a fresh number per rollout so no parse cache helps),
+each wrapped as ``<think>reasoning + self-checks</think> answer`` so that the format check and the
+marker counter do real work. Prints responses/s, microseconds per response and the ratio.
+
+    python scripts/bench_reflection.py                  # 1024 rollouts, best of 2 timed batches
+    python scripts/bench_reflection.py --rollouts 4096 --repeats 3 --json bench_reflection.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+# one self-check sentence per language, appended to every second rollout's think part
+CHECKS = {
+    "en": "Wait, let me verify this.", "fr": "Attends, vérifions.", "de": "Warte, prüfen wir das.",
+    "es": "Espera, verifiquemos.", "pt": "Espere, vamos verificar.", "ru": "Подождите, проверим.",
+    "zh": "等等，让我检查一下。", "ja": "ちょっと待って、確認しよう。", "ko": "잠깐, 다시 확인해 보자.",
+    "th": "เดี๋ยวก่อน ตรวจสอบอีกครั้ง", "bn": "এক মিনিট, আবার যাচাই করি।", "sw": "Ngoja, nikague.",
+    "te": "ఒక్క నిమిషం, సరిచూద్దాం.",
+}
+
+
+def with_think(rows: list[dict]) -> list[dict]:
+    """Each response as ``<think>{reasoning}[ self-check]</think> {response}``: half with a self-check."""
+    out = []
+    for i, row in enumerate(rows):
+        lines = row["response"].splitlines()
+        reasoning = " ".join(lines[:-1]) or lines[0]
+        check = f" {CHECKS.get(row['lang'], CHECKS['en'])}" if i % 2 else ""
+        out.append({**row, "response": f"<think>{reasoning}{check}</think> {row['response']}"})
+    return out
+
+
+def bench(n: int, repeats: int) -> dict:
+    from omegaconf import OmegaConf, open_dict
+    from transformers import AutoTokenizer
+    from verl.experimental.reward_loop.reward_manager.naive import NaiveRewardManager
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+    from verl_multiling.preflight.compose import compose_config
+    from verl_multiling.preflight.rollouts import build_dataproto
+
+    shared = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
+    unique_rollouts, time_manager, mv_score = shared["unique_rollouts"], shared["time_manager"], shared["_mv_compute_score"]
+
+    tok_dir = str(offline_tokenizer_dir())
+    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    cfg = compose_config(["+recipe=reflection", f"actor_rollout_ref.model.path={tok_dir}"])
+    naive_cfg = OmegaConf.create(OmegaConf.to_container(cfg))
+    with open_dict(naive_cfg):
+        naive_cfg.reward.reward_manager = {"source": "register", "name": "naive", "module": {"path": None}}
+    row_sets = [with_think(unique_rollouts(n, seed=seed)) for seed in range(repeats + 1)]
+    batches = [build_dataproto(rows, tokenizer) for rows in row_sets]
+    for rows, batch in zip(row_sets, batches, strict=True):  # the question, for the copy rule
+        batch.non_tensor_batch["extra_info"] = np.array(
+            [{"index": i, "question": r["question"]} for i, r in enumerate(rows)], dtype=object)
+    managers = {
+        OURS: load_reward_manager(cfg, tokenizer),
+        NAIVE_MV: NaiveRewardManager(naive_cfg, tokenizer, compute_score=mv_score),
+    }
+    results: dict = {}
+    for label, rm in managers.items():
+        seconds, outputs = time_manager(rm, batches)
+        info = [o["reward_extra_info"] for o in outputs]
+        results[label] = {
+            "seconds": seconds, "responses_per_s": n / seconds, "us_per_response": 1e6 * seconds / n,
+            "mean_score": float(np.mean([o["reward_score"] for o in outputs])),
+            "mean_acc": float(np.mean([i.get("acc", 0.0) for i in info])),
+        }
+        if label == OURS:
+            results[label]["mean_reflection_markers"] = float(np.mean([i["reflection_markers"] for i in info]))
+            results[label]["format_ok"] = float(np.mean([i["format_reason"] == "ok" for i in info]))
+    results["ratio_ours_over_naive_math_verify"] = results[OURS]["us_per_response"] / results[NAIVE_MV]["us_per_response"]
+    return results
+
+
+OURS = "reflection (ours: math scorer + format + markers)"
+NAIVE_MV = "verl naive + verl math_verify"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rollouts", type=int, default=1024, help="rollouts per batch (default 1024)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed batches after the warm-up (best is kept)")
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    res = bench(args.rollouts, max(1, args.repeats))
+    print(f"\n## Reward path on {args.rollouts} unique rollouts in 13 languages (one process, best of {args.repeats})\n")
+    print("| manager | responses/s | us/response | mean score | mean acc |")
+    print("|---|---:|---:|---:|---:|")
+    for label, v in res.items():
+        if isinstance(v, dict):
+            print(f"| {label} | {v['responses_per_s']:.0f} | {v['us_per_response']:.0f} | {v['mean_score']:.3f} "
+                  f"| {v['mean_acc']:.3f} |")
+    ours = res[OURS]
+    print(f"\nours: format ok {ours['format_ok']:.3f}, mean reflection markers {ours['mean_reflection_markers']:.3f}")
+    print(f"ratio ours / verl naive+math_verify (time per response): {res['ratio_ours_over_naive_math_verify']:.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

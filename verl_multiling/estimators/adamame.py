@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize, group_value_counts
 from verl_multiling.estimators.schedules import SCHEDULES, alignment_factor, exploration_anneal
 
@@ -156,9 +157,10 @@ def _adamame(token_level_rewards, response_mask, index, config, reward_extra_inf
         raise ValueError(f"{name}: T is unknown; set algorithm.adamame.total_steps or trainer.total_training_steps")
     with torch.no_grad():
         device = token_level_rewards.device
-        rewards = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float32), nan=0.0, posinf=0.0,
+        # float64 so that s_i = r_i a_i (1 + B g m_i) cannot overflow for huge (if strange) rewards
+        rewards = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float64), nan=0.0, posinf=0.0,
                                    neginf=0.0)
-        match = _column_as_float(reward_extra_info, LANG_MATCH_KEY, len(rewards), name).to(device)
+        match = float_column(reward_extra_info, LANG_MATCH_KEY, len(rewards), name, "AdaMameRewardManager").to(device)
         gid, n_groups = group_ids(index, device=device)
         g_t = alignment_factor(global_step, total, cfg.schedule, cfg.floor, cfg.stages)
         weight = None
@@ -167,25 +169,9 @@ def _adamame(token_level_rewards, response_mask, index, config, reward_extra_inf
             weight = exploration_weight(lang_ids.to(device), known.to(device), gid, n_groups, n_langs,
                                         exploration_anneal(global_step, total))
         scores = adamame_scores(rewards, match, g_t, cfg.bonus, weight)
-        scalars = group_normalize(scores, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
+        scalars = group_normalize(scores, gid, n_groups, cfg.norm_by_std, cfg.epsilon).to(torch.float32)
         advantages = scalars.unsqueeze(-1) * response_mask
     return advantages, advantages
-
-
-def _column_as_float(info: Mapping[str, Sequence], key: str, n: int, name: str) -> torch.Tensor:
-    if key not in info:
-        raise KeyError(
-            f"{name}: reward_extra_info has no {key!r} (keys: {sorted(info)}); use a verl_multiling reward manager "
-            "(reward.reward_manager.name=AdaMameRewardManager) or write it from yours"
-        )
-    values = info[key]
-    if len(values) != n:
-        raise ValueError(f"{name}: reward_extra_info[{key!r}] has {len(values)} values for {n} samples")
-    try:
-        as_float = np.asarray(values, dtype=np.float32)  # fast path: no None in the column
-    except (TypeError, ValueError):
-        as_float = np.array([0.0 if v is None else float(v) for v in values], dtype=np.float32)
-    return torch.from_numpy(np.nan_to_num(as_float, nan=0.0, posinf=0.0, neginf=0.0))
 
 
 def _language_ids(info: Mapping[str, Sequence], n: int, name: str) -> tuple[torch.Tensor, torch.Tensor, int]:

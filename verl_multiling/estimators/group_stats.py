@@ -56,18 +56,19 @@ def group_normalize(
     >>> [round(x, 4) for x in group_normalize(s, gid, n).tolist()]
     [0.7071, -0.7071, 5.0]
     """
-    scores = scores.to(torch.float32)
+    out_dtype = scores.dtype if scores.is_floating_point() else torch.float32
+    scores = scores.to(torch.float64)  # float32 rewards near 1e38 would overflow in the squared deviations
     ones = torch.ones_like(scores)
     count = group_sum(ones, gid, n_groups)
     mean = group_sum(scores, gid, n_groups) / count.clamp(min=1.0)
     centred = scores - mean[gid]
     single = count[gid] <= 1.0
     if not norm_by_std:
-        return torch.where(single, scores, centred)
+        return torch.where(single, scores, centred).to(out_dtype)
     var = group_sum(centred * centred, gid, n_groups) / (count - 1.0).clamp(min=1.0)
     std = var.sqrt()[gid]
     normalised = centred / (std + epsilon)
-    return torch.where(single, scores / (1.0 + epsilon), normalised)
+    return torch.where(single, scores / (1.0 + epsilon), normalised).to(out_dtype)
 
 
 def group_value_counts(labels: torch.Tensor, gid: torch.Tensor, n_groups: int, n_labels: int) -> torch.Tensor:

@@ -1,0 +1,172 @@
+r"""TAPO's step-level relative advantage (arXiv 2603.25419), vectorised over the batch.
+
+Notation (METHODS.md section 2): a prompt group g holds rollouts y_1..y_G of one query. Each
+response is split into the understanding step U (its tokens up to and including ``</translation>``)
+and the reasoning step R (the rest); a response with a missing or broken tag has no U step.
+r_acc,i is math-verify's verdict on y_i, r_trans,i the translation quality of its U text
+(0 without a U step), r_fmt,i its format reward.
+
+``tapo`` with ``algorithm.tapo.mode: step`` (the method)::
+
+    Â^U_i = group-normalise(r_trans)_i,      Â^R_i = group-normalise(r_R)_i,   r_R = r_acc + w_f · r_fmt
+    A_{i,t} = Â^U_i + λ · Â^R_i   for t in U_i
+    A_{i,t} = Â^R_i               for t in R_i,        λ ∈ [0, 1] (default 1)
+
+so the translation reward never changes the credit of reasoning tokens. ``w_f``
+(``format_weight``) is our default 0 (the paper's r_fmt is optional and unpublished).
+
+``mode: contrast`` (the paper's baseline, for ablations): one scalar per response,
+``s_i = r_R,i + w · r_trans,i``, ``A_{i,t} = group-normalise(s)_i`` on every token.
+
+group-normalise(s)_i = (s_i − mean_g s) / (std_g s + ε), unbiased std, a group of one giving mean 0
+and std 1 (verl GRPO's convention); ``norm_by_std: false`` gives Dr.GRPO's s_i − mean_g s.
+
+Inputs: r_acc is the summed token-level reward (the reward manager's scalar is r_acc, so verl's
+``use_kl_in_reward`` keeps its meaning); r_trans, r_fmt and u_tokens (|U_i|, 0 without a U step)
+come from each sample's ``reward_extra_info``, which the per-sample bridge
+(``trainer.v1.trainer_mode=multiling_sync``) passes. A U boundary beyond the valid response (a
+response cut off inside U) is clamped to the response: every valid token is then in U.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from verl_multiling.estimators.extra_info import float_column
+from verl_multiling.estimators.group_stats import group_ids, group_normalize
+
+R_TRANS_KEY = "r_trans"
+R_FMT_KEY = "r_fmt"
+U_TOKENS_KEY = "u_tokens"
+MODES = ("step", "contrast")
+BRIDGE_HINT = (
+    "set trainer.v1.trainer_mode=multiling_sync (the +recipe=tapo default) so that the per-sample bridge "
+    "passes each sample's reward_extra_info (r_trans, u_tokens) to the estimator"
+)
+
+
+@dataclass(frozen=True)
+class TapoAlgoConfig:
+    """The ``algorithm.tapo`` node."""
+
+    mode: str = "step"  # step (TAPO) | contrast (scalar r_acc + w r_trans baseline)
+    lam: float = 1.0  # λ: weight of Â^R on the U tokens
+    trans_weight: float = 1.0  # w of the contrast baseline
+    format_weight: float = 0.0  # w_f: r_R = r_acc + w_f r_fmt (our default)
+    norm_by_std: bool = True
+    epsilon: float = 1e-6
+
+    @classmethod
+    def from_algorithm(cls, algorithm: Any) -> TapoAlgoConfig:
+        """Read and validate ``algorithm.tapo``; errors name the field."""
+        node = _get(algorithm, "tapo", None) or {}
+        mode = _get(node, "mode", "step")
+        if mode not in MODES:
+            raise ValueError(f"algorithm.tapo.mode={mode!r}: choose one of {', '.join(MODES)}")
+        lam = _number(node, "lam", 1.0)
+        if not 0.0 <= lam <= 1.0:
+            raise ValueError(f"algorithm.tapo.lam={lam}: λ must be in [0, 1]")
+        trans_weight = _number(node, "trans_weight", 1.0)
+        format_weight = _number(node, "format_weight", 0.0)
+        epsilon = _number(node, "epsilon", 1e-6)
+        if epsilon <= 0:
+            raise ValueError(f"algorithm.tapo.epsilon={epsilon}: must be > 0")
+        norm = _get(node, "norm_by_std", bool(_get(algorithm, "norm_adv_by_std_in_grpo", True)))
+        if not isinstance(norm, bool):
+            raise ValueError(f"algorithm.tapo.norm_by_std={norm!r}: must be true or false")
+        return cls(mode, lam, trans_weight, format_weight, norm, epsilon)
+
+
+def step_advantages(
+    adv_u: torch.Tensor, adv_r: torch.Tensor, u_tokens: torch.Tensor, response_mask: torch.Tensor, lam: float
+) -> torch.Tensor:
+    """A_{i,t} = Â^U_i + λ Â^R_i for t < u_i, Â^R_i after, 0 where ``response_mask`` is 0.
+
+    Cost O(B·L) for the broadcast of Â^R (as GRPO's) plus O(Σ_i |U_i|) for the U correction
+    Â^U_i + (λ − 1) Â^R_i, written through flat (row, column) indices of the U tokens only.
+
+    >>> step_advantages(torch.tensor([1.0, 2.0]), torch.tensor([10.0, 20.0]), torch.tensor([2, 0]),
+    ...                 torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]]), lam=0.5).tolist()
+    [[6.0, 6.0, 10.0, 0.0], [20.0, 20.0, 20.0, 20.0]]
+    """
+    mask = response_mask.to(adv_r.dtype)
+    out = adv_r.unsqueeze(-1) * mask
+    length = out.shape[-1]
+    u = u_tokens.to(torch.long).clamp(min=0, max=length)
+    total = int(u.sum())
+    if total == 0:
+        return out
+    rows = torch.repeat_interleave(torch.arange(len(u), device=out.device), u, output_size=total)
+    row_base = torch.arange(len(u), device=out.device) * length - (torch.cumsum(u, 0) - u)
+    flat = torch.arange(total, device=out.device) + torch.repeat_interleave(row_base, u, output_size=total)
+    delta = (adv_u + (lam - 1.0) * adv_r)[rows] * mask.reshape(-1)[flat]
+    out.view(-1).index_add_(0, flat, delta)  # each U token once: flat = i * L + t for t < u_i
+    return out
+
+
+def contrast_scores(r_acc: torch.Tensor, r_trans: torch.Tensor, trans_weight: float) -> torch.Tensor:
+    """The contrast baseline's scalar s_i = r_acc,i + w · r_trans,i.
+
+    >>> contrast_scores(torch.tensor([1.0, 0.0]), torch.tensor([0.5, 1.0]), 0.5).tolist()
+    [1.25, 0.5]
+    """
+    return r_acc + trans_weight * r_trans
+
+
+def compute_tapo_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: np.ndarray | None = None,
+    config: Any = None,
+    reward_extra_info: Mapping[str, Sequence] | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``tapo``: step-decoupled advantages (or the contrast baseline); returns (advantages, returns)."""
+    cfg = TapoAlgoConfig.from_algorithm(config)
+    if index is None:
+        raise ValueError("tapo: verl passed no uid index; GRPO-style estimators need prompt groups")
+    if reward_extra_info is None:
+        raise RuntimeError(f"tapo needs each sample's reward_extra_info: {BRIDGE_HINT}")
+    with torch.no_grad():
+        device = token_level_rewards.device
+        n = token_level_rewards.shape[0]
+        r_acc = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float32), nan=0.0, posinf=0.0,
+                                 neginf=0.0)
+        r_trans = _column(reward_extra_info, R_TRANS_KEY, n).to(device)
+        if cfg.format_weight:
+            r_acc = r_acc + cfg.format_weight * _column(reward_extra_info, R_FMT_KEY, n).to(device)
+        gid, n_groups = group_ids(index, device=device)
+        mask = response_mask.to(torch.float32)
+        if cfg.mode == "contrast":
+            s = contrast_scores(r_acc, r_trans, cfg.trans_weight)
+            advantages = group_normalize(s, gid, n_groups, cfg.norm_by_std, cfg.epsilon).unsqueeze(-1) * mask
+        else:
+            u_tokens = _column(reward_extra_info, U_TOKENS_KEY, n).to(device)
+            adv_u = group_normalize(r_trans, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
+            adv_r = group_normalize(r_acc, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
+            advantages = step_advantages(adv_u, adv_r, u_tokens, mask, cfg.lam)
+    return advantages, advantages
+
+
+def _column(info: Mapping[str, Sequence], key: str, n: int) -> torch.Tensor:
+    return float_column(info, key, n, "tapo", "TapoRewardManager")
+
+
+def _get(node: Any, key: str, default: Any) -> Any:
+    if node is None:
+        return default
+    getter = getattr(node, "get", None)
+    value = getter(key, default) if getter else getattr(node, key, default)
+    return default if value is None else value
+
+
+def _number(node: Any, key: str, default: float) -> float:
+    value = _get(node, key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"algorithm.tapo.{key}={value!r}: must be a number")
+    return float(value)

@@ -1,0 +1,112 @@
+"""TAPO's reward-loop manager: r_acc as the reward; r_trans, r_fmt and the U/R token boundary in
+reward_extra_info, for the ``tapo`` estimator.
+
+The split of a response into U and R is computed on the token ids the policy generated
+(:func:`~verl_multiling.scorers.token_split.split_response_tokens`), so this manager overrides
+``_score_item`` (the base decodes text only). The translation scorer is the node's shared, batched
+scorer (:func:`~verl_multiling.scorers.scoring_service.get_translation_scorer`), acquired on first
+use so that building a manager never loads a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from typing import Any, ClassVar
+
+from verl.experimental.reward_loop.reward_manager import register
+
+from verl_multiling.reward_managers.base import MultilingRewardManager
+from verl_multiling.rewards.tapo import TapoConfig, row_text, tapo_reward
+from verl_multiling.scorers.token_split import split_response_tokens
+from verl_multiling.scorers.translation import TranslationScorer
+
+logger = logging.getLogger(__name__)
+
+
+@register("tapo")
+class TapoRewardManager(MultilingRewardManager):
+    """TAPO: score = r_acc; r_trans, r_fmt, u_tokens (|U|) and the reasons in reward_extra_info."""
+
+    extra_keys: ClassVar[dict[str, Any]] = {
+        "score": 0.0, "acc": 0.0, "r_acc": 0.0, "r_trans": 0.0, "r_fmt": 0.0, "u_tokens": 0, "u_chars": 0,
+        "u_step": 0.0, "format_reason": "", "trans_reason": "", "split_reason": "", "answer_reason": "",
+        "no_answer": 0.0, "query_lang": "",
+    }
+
+    def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,
+                 reward_model_tokenizer=None, **kwargs):
+        super().__init__(config, tokenizer, compute_score, reward_router_address, reward_model_tokenizer, **kwargs)
+        self.tapo = TapoConfig.from_config(config)
+        self.reasons: Counter[str] = Counter()  # format_reason / trans_reason / split_reason counts
+        self._scorer = None
+        self._scorer_lock = threading.Lock()
+
+    @property
+    def scorer(self):
+        """The shared scorer, acquired once; if that fails (no model, actor not placed), every later
+        translation gets r_trans = 0 with ``trans_reason=scorer_error`` (accuracy still counts), without
+        retrying per sample, and the cause is logged once."""
+        with self._scorer_lock:
+            if self._scorer is None:
+                from verl_multiling.scorers.scoring_service import get_translation_scorer
+
+                try:
+                    self._scorer = get_translation_scorer(self.tapo.translation)
+                except Exception as exc:
+                    logger.exception("verl_multiling: the TAPO translation scorer is unavailable; r_trans = 0")
+                    self._scorer = _UnavailableScorer(exc)
+            return self._scorer
+
+    def score_text(self, ids: list[int], response: str, row: dict[str, Any]) -> dict[str, Any]:
+        """All parts of one rollout from its generated ids and decoded text."""
+        parts, parsed = tapo_reward(response, self._ground_truth(row), self._query_lang(row),
+                                    row_text(row, self.tapo.reference_key), row_text(row, self.tapo.source_key),
+                                    self.tapo, self.scorer if _needs_scorer(response, self.tapo) else None,
+                                    timeout_s=self.settings.math.timeout_s)
+        if parsed.has_u:
+            split = split_response_tokens(ids, self.tokenizer, parsed.u_char_end, response)
+            parts["u_tokens"] = split.n_tokens
+            parts["split_reason"] = split.reason
+        return parts
+
+    def _score_item(self, item) -> dict:
+        row = item.non_tensor_batch
+        try:
+            ids, response = self._response(item)
+            parts = self.score_text(ids, response, row)
+            parts["reward_error"] = 0.0
+        except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
+            kind = type(exc).__name__
+            if not self.failures[kind]:
+                logger.exception("verl_multiling: TAPO scoring failed (%s); the sample scores 0 with reward_error=1",
+                                 kind)
+            self.failures[kind] += 1
+            parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", format_reason="reward_error",
+                         reward_error=1.0)
+        for key in ("format_reason", "trans_reason", "split_reason"):
+            self.reasons[f"{key}={parts[key]}"] += 1
+        return {"reward_score": float(parts["score"]), "reward_extra_info": parts}
+
+    def _response(self, item) -> tuple[list[int], str]:
+        """The generated ids (valid length from the attention mask) and their text, decoded as the base does."""
+        response_ids = item.batch["responses"]
+        valid = int(item.batch["attention_mask"][-response_ids.shape[-1]:].sum())
+        ids = response_ids[:valid].tolist()
+        return ids, self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+class _UnavailableScorer(TranslationScorer):
+    name = "unavailable"
+
+    def __init__(self, cause: Exception):
+        self.cause = cause
+
+    def score(self, hypotheses, references=None, sources=None):
+        raise RuntimeError(f"translation scorer unavailable: {self.cause!r}")
+
+
+def _needs_scorer(response: str, cfg: TapoConfig) -> bool:
+    """Only responses that contain the closing tag may have a U step: others never touch the scorer."""
+    return isinstance(response, str) and cfg.tags.close in response

@@ -1,0 +1,228 @@
+"""One shared, batched translation scorer per node: a named detached Ray actor, or in-process.
+
+verl runs ``reward.num_workers`` RewardLoopWorker actors, and each scores its rollouts in a thread
+pool as they finish. Loading a COMET model in every worker would multiply its memory and scoring
+one segment per call would waste the accelerator, so:
+
+* :class:`BatchingScorer` wraps any :class:`~verl_multiling.scorers.translation.TranslationScorer`.
+  ``score`` is thread-safe and blocking; a background thread takes the first waiting request,
+  waits at most ``max_wait_ms`` for others, concatenates them up to ``max_batch`` segments and
+  makes ONE scorer call, then hands each caller its slice. Concurrent rollouts are thus scored
+  together, and a scorer error fails only the requests of that batch.
+* :class:`ScoringActor` is that batcher inside a threaded Ray actor, created once per node under
+  the name ``verl_multiling_translation_<metric>_<node id>`` (namespace ``verl_multiling``,
+  ``lifetime="detached"``, ``get_if_exists=True``, pinned to the node with a hard
+  ``NodeAffinitySchedulingStrategy``), with ``num_gpus``/``num_cpus`` from
+  ``multiling.tapo.translation.service`` (its own GPU, a share of one, or CPU only).
+* :func:`get_translation_scorer` is what a reward manager calls: the node's actor when the mode is
+  ``ray``, or ``auto`` with Ray initialised and a model-based metric; otherwise a process-wide local
+  batcher for a model (Ray not initialised, tests), or the plain chrF scorer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer, get_local_scorer
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "verl_multiling"
+ACTOR_PREFIX = "verl_multiling_translation"
+
+
+@dataclass
+class _Request:
+    hypotheses: list[str]
+    references: list[str] | None
+    sources: list[str] | None
+    future: Future = field(default_factory=Future)
+
+
+@dataclass
+class BatchStats:
+    requests: int = 0
+    segments: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    busy_s: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class BatchingScorer(TranslationScorer):
+    """Thread-safe scorer that merges concurrent requests into batched calls of ``scorer``."""
+
+    def __init__(self, scorer: TranslationScorer, max_batch: int = 256, max_wait_ms: float = 20.0):
+        self.scorer = scorer
+        self.name, self.needs_reference, self.needs_source = scorer.name, scorer.needs_reference, scorer.needs_source
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_ms / 1000.0
+        self.stats = BatchStats()
+        self._queue: queue.Queue[_Request] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="translation-batcher", daemon=True)
+        self._thread.start()
+
+    def score(self, hypotheses: Sequence[str], references: Sequence[str] | None = None,
+              sources: Sequence[str] | None = None) -> list[float]:
+        self.check_inputs(hypotheses, references, sources)
+        if not hypotheses:
+            return []
+        request = _Request(list(hypotheses), None if references is None else list(references),
+                           None if sources is None else list(sources))
+        self._queue.put(request)
+        return request.future.result()
+
+    def _collect(self) -> list[_Request]:
+        batch = [self._queue.get()]
+        size = len(batch[0].hypotheses)
+        deadline = time.monotonic() + self.max_wait_s
+        while size < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                request = self._queue.get(timeout=max(remaining, 0.0)) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(request)
+            size += len(request.hypotheses)
+        return batch
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._collect()
+            hyps = [h for r in batch for h in r.hypotheses]
+            refs = None if any(r.references is None for r in batch) else [x for r in batch for x in r.references]
+            srcs = None if any(r.sources is None for r in batch) else [x for r in batch for x in r.sources]
+            started = time.perf_counter()
+            try:
+                scores = self.scorer.score(hyps, refs, srcs)
+                if len(scores) != len(hyps):
+                    raise RuntimeError(f"{self.name}: {len(scores)} scores for {len(hyps)} segments")
+            except Exception as exc:  # fail this batch's callers, keep serving
+                with self._lock:
+                    self.stats.failed_batches += 1
+                for r in batch:
+                    r.future.set_exception(exc)
+                continue
+            with self._lock:
+                self.stats.requests += len(batch)
+                self.stats.segments += len(hyps)
+                self.stats.batches += 1
+                self.stats.busy_s += time.perf_counter() - started
+            offset = 0
+            for r in batch:
+                r.future.set_result([float(x) for x in scores[offset: offset + len(r.hypotheses)]])
+                offset += len(r.hypotheses)
+
+
+class ScoringActor:
+    """The Ray actor body: one model, one batcher, many concurrent ``score`` calls."""
+
+    def __init__(self, cfg: TranslationConfig):
+        from verl_multiling.scorers.translation import build_scorer
+
+        self.cfg = cfg
+        self.batcher = BatchingScorer(build_scorer(cfg), cfg.service.max_batch, cfg.service.max_wait_ms)
+
+    def score(self, hypotheses, references=None, sources=None) -> list[float]:
+        return self.batcher.score(hypotheses, references, sources)
+
+    def stats(self) -> dict:
+        return self.batcher.stats.as_dict()
+
+    def ready(self) -> bool:
+        return True
+
+
+class RemoteScorer(TranslationScorer):
+    """A client of the node's :class:`ScoringActor` with the scorer interface."""
+
+    def __init__(self, handle, cfg: TranslationConfig, timeout_s: float = 600.0):
+        self.handle, self.timeout_s = handle, timeout_s
+        self.name = cfg.metric
+        self.needs_reference = cfg.needs_reference
+        self.needs_source = cfg.metric != "chrf"
+
+    def score(self, hypotheses, references=None, sources=None) -> list[float]:
+        import ray
+
+        self.check_inputs(hypotheses, references, sources)
+        return ray.get(self.handle.score.remote(list(hypotheses), references, sources), timeout=self.timeout_s)
+
+    def stats(self) -> dict:
+        import ray
+
+        return ray.get(self.handle.stats.remote())
+
+
+def actor_name(cfg: TranslationConfig, node_id: str) -> str:
+    """The per-node actor's name.
+
+    >>> actor_name(TranslationConfig(), "abc123")
+    'verl_multiling_translation_chrf_abc123'
+    """
+    return f"{ACTOR_PREFIX}_{cfg.metric}_{node_id}"
+
+
+def get_or_create_actor(cfg: TranslationConfig, node_id: str | None = None):
+    """This node's scoring actor, created on first use (races resolve through ``get_if_exists``)."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    node_id = node_id or ray.get_runtime_context().get_node_id()
+    options = dict(
+        name=actor_name(cfg, node_id), namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        num_cpus=cfg.service.num_cpus, num_gpus=cfg.service.num_gpus, max_concurrency=cfg.service.max_concurrency,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node_id, soft=False),
+    )
+    handle = ray.remote(ScoringActor).options(**options).remote(cfg)
+    try:
+        ray.get(handle.ready.remote(), timeout=cfg.service.start_timeout_s)
+    except ray.exceptions.GetTimeoutError:
+        raise RuntimeError(
+            f"the translation scoring actor {options['name']} did not start within {cfg.service.start_timeout_s:.0f}s: "
+            f"node {node_id} may lack num_gpus={cfg.service.num_gpus} / num_cpus={cfg.service.num_cpus} free "
+            "(multiling.tapo.translation.service.*; leave one GPU per node outside trainer.n_gpus_per_node, or "
+            "use num_gpus=0 with comet.device=cpu)") from None
+    return handle
+
+
+_LOCAL: dict[TranslationConfig, BatchingScorer] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+def use_actor(cfg: TranslationConfig) -> bool:
+    """Whether ``cfg`` selects the per-node Ray actor in this process."""
+    mode = cfg.service.mode
+    if mode == "local":
+        return False
+    import ray
+
+    if mode == "ray":
+        if not ray.is_initialized():
+            raise RuntimeError("multiling.tapo.translation.service.mode=ray but Ray is not initialised in this "
+                               "process; use mode=auto or local")
+        return True
+    return ray.is_initialized() and cfg.metric != "chrf"
+
+
+def get_translation_scorer(cfg: TranslationConfig) -> TranslationScorer:
+    """The scorer a reward manager should use: the node's shared actor, or a process-wide local batcher."""
+    if use_actor(cfg):
+        return RemoteScorer(get_or_create_actor(cfg), cfg)
+    if cfg.metric == "chrf":  # microseconds per segment, thread-safe: waiting for company would only add latency
+        return get_local_scorer(cfg)
+    with _LOCAL_LOCK:
+        scorer = _LOCAL.get(cfg)
+        if scorer is None:
+            scorer = _LOCAL[cfg] = BatchingScorer(get_local_scorer(cfg), cfg.service.max_batch,
+                                                  cfg.service.max_wait_ms)
+        return scorer

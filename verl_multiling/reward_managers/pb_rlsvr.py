@@ -1,0 +1,91 @@
+"""PB-RLSVR's reward-loop manager: semantic agreement with the pivot reference y_en, batched across rollouts.
+
+verl calls ``run_single`` for each finished rollout, many of them concurrently on the manager's event
+loop. Each call decodes the response and runs the answer checks in verl's executor (math-verify), then
+submits its (response, y_en) similarity request to the manager's :class:`MicroBatcher`, which scores the
+requests of concurrent rollouts in one encoder call on its own thread. The scorer (model) is built once
+per process (``build_scorer`` is cached), on the first batch.
+
+Where the data comes from (one dataset row per prompt, verl passes every column through):
+
+* y_en: the column ``multiling.pb_rlsvr.pivot_key`` (default ``pivot_response``, written by
+  ``scripts/generate_pivot_references.py``), or the same key inside ``extra_info``;
+* gold answer (optional, reported as ``acc`` and used by ``gold: gate|sum``): ``reward_model.ground_truth``;
+* query language: the ``multiling.lang_key`` column (decides separators when reading numbers).
+
+The reward and its parts are documented in :mod:`verl_multiling.rewards.pb_rlsvr`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+
+from verl.experimental.reward_loop.reward_manager import register
+
+from verl_multiling.reward_managers.base import MultilingRewardManager
+from verl_multiling.rewards.pb_rlsvr import EXTRA_KEYS, PbRlsvrConfig, Prepared, finish, prepare
+from verl_multiling.scorers.semantic import MicroBatcher, SemanticScorer, build_scorer
+
+logger = logging.getLogger(__name__)
+
+
+@register("pb_rlsvr")
+class PbRlsvrRewardManager(MultilingRewardManager):
+    """r = alpha r_answer + (1 - alpha) r_reasoning against y_en (optionally gated/summed with gold accuracy)."""
+
+    extra_keys: ClassVar[dict[str, Any]] = dict(EXTRA_KEYS)
+
+    def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,
+                 reward_model_tokenizer=None, **kwargs):
+        super().__init__(config, tokenizer, compute_score, reward_router_address, reward_model_tokenizer, **kwargs)
+        self.pb = PbRlsvrConfig.from_config(config)
+        self.batcher = MicroBatcher(self._similarities, max_batch=self.pb.semantic.max_batch,
+                                    max_wait_s=self.pb.semantic.max_wait_ms / 1000.0)
+
+    @property
+    def scorer(self) -> SemanticScorer:
+        return build_scorer(self.pb.semantic)
+
+    def _similarities(self, requests: list[tuple[str, str, str]]) -> list[float]:
+        hyps, refs, langs = zip(*requests, strict=True)
+        return [float(x) for x in self.scorer.similarity(list(hyps), list(refs), list(langs))]
+
+    async def run_single(self, data) -> dict:
+        item = data[-1:][0]
+        try:
+            prepared: Prepared = await self.loop.run_in_executor(None, self._prepare_item, item)
+            sims = await asyncio.gather(*(self.batcher.submit((hyp, ref, prepared.lang))
+                                          for hyp, ref in prepared.pairs))
+            floor = self.pb.resolved_floor(self.scorer) if prepared.pairs else 0.0
+            parts = finish(prepared, list(sims), self.pb, floor)
+            parts["reward_error"] = 0.0
+        except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
+            kind = type(exc).__name__
+            if not self.failures[kind]:
+                logger.exception("verl_multiling pb_rlsvr: scoring failed (%s); the sample scores 0 with "
+                                 "reward_error=1", kind)
+            self.failures[kind] += 1
+            parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0)
+        return {"reward_score": float(parts["score"]), "reward_extra_info": parts}
+
+    def _prepare_item(self, item) -> Prepared:
+        row = item.non_tensor_batch
+        response = self._decode(item)
+        return prepare(response, self._pivot(row), self._gold_or_none(row), self._query_lang(row), self.pb,
+                       self.settings)
+
+    def _pivot(self, row: dict[str, Any]) -> Any:
+        key = self.pb.pivot_key
+        if row.get(key) is not None:
+            return row[key]
+        extra = row.get("extra_info")
+        return extra.get(key) if isinstance(extra, dict) else None
+
+    def _gold_or_none(self, row: dict[str, Any]) -> Any:
+        """PB-RLSVR needs no gold answer unless ``gold`` is gate/sum (then :func:`prepare` raises)."""
+        reward_model = row.get("reward_model")
+        if isinstance(reward_model, dict):
+            return reward_model.get(self.settings.ground_truth_key)
+        return None

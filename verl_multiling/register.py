@@ -6,8 +6,8 @@ and kept in :data:`REGISTRATION_ERROR` (preflight reports it) before it is re-ra
 also import the plugin through ``reward.reward_manager.source=importlib``, which fails loudly.
 
 Registered names:
-- advantage estimators: ``adamame_align``, ``adamame``
-- reward managers (reward-loop registry): ``adamame``, ``reflection``
+- advantage estimators: ``adamame_align``, ``adamame``, ``tapo``
+- reward managers (reward-loop registry): ``adamame``, ``pb_rlsvr``, ``reflection``, ``tapo``
 - V1 trainers: ``multiling_sync``, ``multiling_colocate_async``, ``multiling_separate_async``
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sys
 import traceback
 
-ESTIMATORS = ("adamame_align", "adamame")
-REWARD_MANAGERS = ("adamame", "reflection")
+ESTIMATORS = ("adamame_align", "adamame", "tapo")
+REWARD_MANAGERS = ("adamame", "pb_rlsvr", "reflection", "tapo")
 TRAINERS = ("multiling_sync", "multiling_colocate_async", "multiling_separate_async")
 
 REGISTRATION_ERROR: str | None = None
@@ -30,6 +30,10 @@ def _register_estimators() -> None:
 
     register_adv_est("adamame_align")(compute_adamame_align_advantage)
     register_adv_est("adamame")(compute_adamame_advantage)
+
+    from verl_multiling.estimators.tapo import compute_tapo_advantage
+
+    register_adv_est("tapo")(compute_tapo_advantage)
 
 
 def _register_all() -> None:

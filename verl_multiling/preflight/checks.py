@@ -112,6 +112,13 @@ def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Findi
     bad = [x for x in settings.languages if not ISO_639_1.match(x)]
     if bad:
         return settings, [Finding("error", "multiling.languages", f"{bad}: use two-letter ISO 639-1 codes")]
+    if settings.recipe == "pb_rlsvr":
+        from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
+
+        try:
+            PbRlsvrConfig.from_config(cfg)
+        except ValueError as exc:
+            return settings, [Finding("error", "multiling.pb_rlsvr", str(exc))]
     return settings, [Finding("ok", "multiling", f"languages={list(settings.languages)}, "
                                                  f"language_id={settings.language_id.backend}")]
 
@@ -177,7 +184,21 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field
                                                f"{list(candidates)}; add them to multiling.languages"))
         counts = langs.value_counts().to_dict()
         out.append(Finding("ok", field, f"{len(frame)} rows; languages {counts}"))
+    out += check_recipe_columns(frame, cfg, settings, field, path)
     return out, frame
+
+
+def check_recipe_columns(frame, cfg: DictConfig, settings: MultilingConfig, field: str, path: str) -> list[Finding]:
+    """Columns a recipe needs beyond prompt/gold/language (PB-RLSVR: the pivot reference y_en)."""
+    if settings.recipe != "pb_rlsvr":
+        return []
+    from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig, check_pivot_column
+
+    try:
+        key = PbRlsvrConfig.from_config(cfg).pivot_key
+    except ValueError:
+        return []  # reported by check_multiling
+    return [Finding(level, field, f"{path}: {message}") for level, message in check_pivot_column(frame, key)]
 
 
 def total_steps(cfg: DictConfig, n_train_rows: int | None) -> int | None:

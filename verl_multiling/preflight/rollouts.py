@@ -17,6 +17,7 @@ from verl_multiling.paths import DATA_DIR
 
 BUNDLED_ROLLOUTS = DATA_DIR / "sample_rollouts.jsonl"
 REQUIRED_FIELDS = ("uid", "question", "response", "ground_truth")
+OPTIONAL_COLUMNS = ("pivot_response",)  # copied into the DataProto / data frame when the rollouts have them
 
 
 def load_rollouts(path: Path | str | None = None) -> list[dict]:
@@ -69,8 +70,13 @@ def build_dataproto(rows: list[dict], tokenizer, lang_key: str = "lang", max_res
         "reward_model": np.array([{"ground_truth": str(r["ground_truth"]), "style": "rule"} for r in rows],
                                  dtype=object),
         lang_key: np.array([r.get("lang") for r in rows], dtype=object),
-        "extra_info": np.array([{"index": i} for i in range(n)], dtype=object),
+        # the parallel-data fields travel in extra_info as in prepared data (TAPO's translation reference)
+        "extra_info": np.array([{"index": i, **{k: r[k] for k in ("question", "question_en") if k in r}}
+                                for i, r in enumerate(rows)], dtype=object),
     }
+    for key in OPTIONAL_COLUMNS:  # e.g. PB-RLSVR's pivot reference y_en, a dataset column in training
+        if any(key in r for r in rows):
+            non_tensor[key] = np.array([r.get(key) for r in rows], dtype=object)
     tensors = {"prompts": prompt_ids, "responses": response_ids, "input_ids": input_ids,
                "attention_mask": attention, "response_mask": response_mask}
     return DataProto.from_dict(tensors=tensors, non_tensors=non_tensor)
@@ -88,5 +94,6 @@ def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
             "reward_model": {"ground_truth": str(r["ground_truth"]), "style": "rule"},
             lang_key: r.get("lang"),
             "extra_info": {"uid": str(r["uid"])},
+            **{k: r[k] for k in OPTIONAL_COLUMNS if k in r},
         })
     return pd.DataFrame(list(seen.values()))

@@ -111,6 +111,7 @@ class Preflight:
             return None
         if checks.uses_default_data(cfg):
             frame = rows_as_dataset(load_rollouts(self.rollouts_path), self.settings.lang_key)
+            self.add(checks.check_recipe_columns(frame, cfg, self.settings, "rollouts", "sample rollouts"))
             self.add([Finding("note", "data.train_files",
                               f"not given; checking the bundled sample prompts ({len(frame)} prompts) instead")])
             return None
@@ -141,6 +142,26 @@ class Preflight:
         check = check_answer("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout_s=s.math.timeout_s)
         level = "ok" if check.correct else "error"
         self.add([Finding(level, "math scorer", f"math-verify probe: {check.reason}")])
+        if s.recipe == "pb_rlsvr":
+            self.check_semantic_scorer()
+
+    def check_semantic_scorer(self) -> None:
+        """Load PB-RLSVR's semantic scorer once and check it ranks a translation above unrelated text."""
+        from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
+        from verl_multiling.scorers.semantic import build_scorer
+
+        field = "multiling.pb_rlsvr.semantic"
+        try:
+            t0 = time.perf_counter()
+            scorer = build_scorer(PbRlsvrConfig.from_config(self.cfg).semantic)
+            sims = scorer.similarity(["Sobram nove ovos para vender.", "O museu abre às nove da manhã."],
+                                     ["She has nine eggs left to sell."] * 2, ["pt", "pt"])
+        except Exception as exc:
+            self.add([Finding("error", field, f"{type(exc).__name__}: {exc}")])
+            return
+        level = "ok" if sims[0] > sims[1] else "warning"
+        self.add([Finding(level, field, f"{scorer.name} loaded in {time.perf_counter() - t0:.2f}s (probe: "
+                                        f"translation {sims[0]:.3f} vs unrelated {sims[1]:.3f})")])
 
     def resolve_tokenizer(self) -> str:
         from verl_multiling.offline_tokenizer import offline_tokenizer_dir

@@ -14,6 +14,9 @@ route fails loudly when the install is broken.
 import verl_multiling.register  # noqa: F401  (estimators and trainers, loudly)
 from verl_multiling.reward_managers.adamame import AdaMameRewardManager
 from verl_multiling.reward_managers.base import MultilingRewardManager
+from verl_multiling.reward_managers.pb_rlsvr import PbRlsvrRewardManager
 from verl_multiling.reward_managers.reflection import ReflectionRewardManager
+from verl_multiling.reward_managers.tapo import TapoRewardManager
 
-__all__ = ["AdaMameRewardManager", "MultilingRewardManager", "ReflectionRewardManager"]
+__all__ = ["AdaMameRewardManager", "MultilingRewardManager", "PbRlsvrRewardManager", "ReflectionRewardManager",
+           "TapoRewardManager"]

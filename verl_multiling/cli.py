@@ -2,6 +2,8 @@
 
     verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T]
     verl-multiling recipes
+    verl-multiling eval RUN.jsonl [RUN2.jsonl ...] --out DIR [--k 1,4] [--budget 4096]
+    verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
 """
 
 from __future__ import annotations
@@ -25,10 +27,18 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("--workers", type=int, default=2, help="Ray reward workers to start (default 2)")
     pre.add_argument("--json", help="also write the findings and tables to this JSON file")
     sub.add_parser("recipes", help="list the recipes usable as +recipe=NAME")
+    sub.add_parser("eval", add_help=False,
+                   help="accuracy, language fidelity and token efficiency of generations (eval -h)")
+    sub.add_parser("generate", add_help=False, help="k samples per question for evaluation, resumable (generate -h)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("eval", "generate"):
+        from verl_multiling.evaluation.cli import main as evaluation_main
+
+        return evaluation_main(argv)
     args = _parser().parse_args(argv)
     if args.command == "recipes":
         from verl_multiling.paths import recipe_names

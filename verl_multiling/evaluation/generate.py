@@ -1,0 +1,217 @@
+"""Sample k responses per question for evaluation: vLLM on a GPU, transformers otherwise; resumable.
+
+Input: a verl parquet from ``scripts/prepare_data.py`` (``prompt`` chat messages,
+``reward_model.ground_truth``, ``lang``, ``question_en``, ``extra_info.id``/``question``) or a JSONL
+with ``id``, ``lang``, ``ground_truth`` and ``prompt`` (messages) or ``question``.
+
+Output: one JSONL record per sample, the fields ``verl-multiling eval`` reads::
+
+    {"run", "id", "lang", "sample_index", "question", "question_en", "ground_truth",
+     "response", "num_tokens"}
+
+Resumable: records are appended and flushed batch by batch; on a restart the samples already
+in the output, keyed by ``(lang, id, sample_index)``, are skipped (a truncated last line from a
+killed run is cut), so the file ends with each sample exactly once. ``limit`` stops after that
+many new samples (for chunked runs and tests).
+
+Backend ``auto``: vLLM when it imports and CUDA is available, else transformers ``generate``
+(sampling with ``temperature``/``top_p``; greedy when ``temperature == 0``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from verl_multiling.evaluation.io import append_jsonl, read_jsonl_tolerant
+
+__all__ = ["GenerationConfig", "generate", "load_questions", "pending_samples", "pick_backend"]
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Sampling settings (see the module docstring)."""
+
+    k: int = 4
+    max_new_tokens: int = 4096
+    temperature: float = 0.6
+    top_p: float = 0.95
+    backend: str = "auto"
+    batch_size: int = 8
+    limit: int | None = None
+    seed: int = 0
+    run: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"--k must be >= 1, got {self.k}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"--max-new-tokens must be >= 1, got {self.max_new_tokens}")
+        if self.batch_size < 1:
+            raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.backend not in ("auto", "vllm", "transformers"):
+            raise ValueError(f"--backend must be auto, vllm or transformers, got {self.backend!r}")
+
+
+def load_questions(path: str | Path) -> list[dict[str, Any]]:
+    """Questions as dicts ``{id, lang, messages, question, question_en, ground_truth}``.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: a missing field (naming it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--data {path} not found")
+    if path.suffix == ".parquet":
+        import pandas as pd
+
+        rows = pd.read_parquet(path).to_dict("records")
+    else:
+        rows = read_jsonl_tolerant(path)
+    questions = []
+    for position, row in enumerate(rows):
+        extra = row.get("extra_info") if isinstance(row.get("extra_info"), dict) else {}
+        reward = row.get("reward_model") if isinstance(row.get("reward_model"), dict) else {}
+        qid = row.get("id", extra.get("id", extra.get("index")))
+        gold = row.get("ground_truth", reward.get("ground_truth"))
+        lang = row.get("lang", extra.get("lang"))
+        question = row.get("question", extra.get("question"))
+        prompt = row.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            messages = [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
+        elif question:
+            messages = [{"role": "user", "content": str(prompt or question)}]
+        else:
+            messages = None
+        for name, value in (("id", qid), ("lang", lang), ("ground_truth (or reward_model.ground_truth)", gold),
+                            ("prompt or question", messages)):
+            if value is None:
+                raise ValueError(f"{path} row {position}: missing {name}; prepare the data with "
+                                 "scripts/prepare_data.py")
+        english = row.get("question_en", extra.get("question_en"))
+        questions.append({"id": str(qid), "lang": str(lang), "messages": messages,
+                          "question": question if question is not None else messages[-1]["content"],
+                          "question_en": english if isinstance(english, str) else None,
+                          "ground_truth": str(gold)})
+    return questions
+
+
+def pending_samples(
+    questions: Sequence[dict[str, Any]], k: int, done: set[tuple[str, str, int]]
+) -> list[tuple[dict[str, Any], int]]:
+    """``(question, sample_index)`` pairs not yet in ``done`` (keys ``(lang, id, sample_index)``).
+
+    >>> qs = [{"id": "q1", "lang": "fr"}, {"id": "q1", "lang": "de"}]
+    >>> [(q["lang"], s) for q, s in pending_samples(qs, 2, {("fr", "q1", 0)})]
+    [('fr', 1), ('de', 0), ('de', 1)]
+    """
+    return [(q, s) for q in questions for s in range(k) if (q["lang"], q["id"], s) not in done]
+
+
+def pick_backend(requested: str) -> str:
+    """``vllm`` or ``transformers`` for ``auto``/``vllm``/``transformers``.
+
+    Raises:
+        ValueError: ``vllm`` requested but not importable or no CUDA device.
+    """
+    if requested == "transformers":
+        return "transformers"
+    import importlib.util
+
+    import torch
+
+    has_vllm = importlib.util.find_spec("vllm") is not None
+    has_cuda = torch.cuda.is_available()
+    if has_vllm and has_cuda:
+        return "vllm"
+    if requested == "vllm":
+        raise ValueError("--backend vllm needs the vllm package and a CUDA GPU; use --backend transformers")
+    return "transformers"
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _record(run: str, question: dict[str, Any], index: int, text: str, tokens: int) -> dict[str, Any]:
+    return {"run": run, "id": question["id"], "lang": question["lang"], "sample_index": index,
+            "question": question["question"], "question_en": question["question_en"],
+            "ground_truth": question["ground_truth"], "response": text, "num_tokens": int(tokens)}
+
+
+@functools.lru_cache(maxsize=1)
+def _load_transformers(model_path: str):
+    """``(tokenizer, model, device)``, loaded once per process for the last model path."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(model_path).to(device).eval()
+    return tokenizer, model, device
+
+
+def _transformers_batches(model_path: str, todo, config: GenerationConfig, run: str):
+    import torch
+
+    tokenizer, model, device = _load_transformers(model_path)
+    eos = tokenizer.eos_token_id
+    for number, chunk in enumerate(_chunks(todo, config.batch_size)):
+        prompts = [tokenizer.apply_chat_template(q["messages"], add_generation_prompt=True, tokenize=False)
+                   for q, _ in chunk]
+        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        torch.manual_seed(config.seed + number)
+        sampling = dict(do_sample=True, temperature=config.temperature, top_p=config.top_p) \
+            if config.temperature > 0 else dict(do_sample=False)
+        with torch.no_grad():
+            output = model.generate(**batch, max_new_tokens=config.max_new_tokens, eos_token_id=eos,
+                                    pad_token_id=tokenizer.pad_token_id, **sampling)
+        generated = output[:, batch["input_ids"].shape[1]:]
+        records = []
+        for (question, index), ids in zip(chunk, generated.tolist()):
+            length = ids.index(eos) + 1 if eos in ids else len(ids)
+            text = tokenizer.decode(ids[:length], skip_special_tokens=True)
+            records.append(_record(run, question, index, text, length))
+        yield records
+
+
+def _vllm_batches(model_path: str, todo, config: GenerationConfig, run: str):  # pragma: no cover - GPU
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=model_path, seed=config.seed)
+    params = SamplingParams(n=1, temperature=config.temperature, top_p=config.top_p,
+                            max_tokens=config.max_new_tokens, seed=config.seed)
+    for chunk in _chunks(todo, max(config.batch_size, 256)):
+        outputs = llm.chat([q["messages"] for q, _ in chunk], params, use_tqdm=False)
+        yield [_record(run, q, index, out.outputs[0].text, len(out.outputs[0].token_ids))
+               for (q, index), out in zip(chunk, outputs)]
+
+
+def generate(data: str | Path, model_path: str, out: str | Path, config: GenerationConfig) -> int:
+    """Append the missing samples of ``data`` to ``out``; returns how many were written."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    run = config.run or out.stem
+    questions = load_questions(data)
+    done = {(str(r.get("lang")), str(r.get("id")), int(r.get("sample_index", -1)))
+            for r in read_jsonl_tolerant(out)}
+    todo = pending_samples(questions, config.k, done)
+    if config.limit is not None:
+        todo = todo[: max(config.limit, 0)]
+    if not todo:
+        return 0
+    backend = pick_backend(config.backend)
+    batches = (_vllm_batches if backend == "vllm" else _transformers_batches)(model_path, todo, config, run)
+    written = 0
+    with tqdm(total=len(todo), desc=f"generating ({backend})", unit="sample") as bar:
+        for records in batches:
+            written += append_jsonl(out, records)
+            bar.update(len(records))
+    return written

@@ -2,6 +2,7 @@
 # Create .venv (if missing) and install verl_multiling into it, non-editable, with the test extras.
 # CPU machines: torch 2.13.0 first (the CPU build where pip has one), then verl 0.9.1 and the plugin.
 # GPU clusters: see the README's "Install on GPU nodes" instead.
+#   --with-comet  also build .venv-comet (unbabel-comet in its own environment, for the COMET parity tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -26,3 +27,6 @@ import verl_multiling.register as r
 assert r.REGISTRATION_ERROR is None, r.REGISTRATION_ERROR
 print("verl_multiling installed:", ", ".join(r.ESTIMATORS + r.REWARD_MANAGERS + r.TRAINERS))
 PY
+if [ "${1:-}" = "--with-comet" ]; then
+  bash scripts/setup_comet_env.sh
+fi

@@ -1,6 +1,7 @@
 """Translation scorers: chrF against sacrebleu, the batching scorer, the per-node Ray actor, COMET parity."""
 
 import os
+from pathlib import Path
 import threading
 import time
 
@@ -121,7 +122,9 @@ def test_one_named_actor_per_node_batches_concurrent_clients(ray_cluster):
 
 # ---- COMET ------------------------------------------------------------------------------------------------
 
-COMET_PYTHON = os.environ.get("VERL_MULTILING_COMET_PYTHON", "/tmp/comet-venv/bin/python")
+# unbabel-comet's own environment: built by `bash scripts/setup.sh --with-comet` (the README's test command)
+COMET_PYTHON = os.environ.get(
+    "VERL_MULTILING_COMET_PYTHON", str(Path(__file__).resolve().parent.parent / ".venv-comet" / "bin" / "python"))
 SRCS = ["Les canards de Janet pondent 16 œufs par jour.", "汤姆买了5盒铅笔。", "Bata wa Janet hutaga mayai 16.",
         "x"]
 COMET_HYPS = ["Janet's ducks lay 16 eggs a day.", "Tom bought 5 boxes of pencils.", "Janet's ducks lay 16 eggs.",

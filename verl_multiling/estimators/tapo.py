@@ -39,6 +39,7 @@ import torch
 
 from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize
+from verl_multiling.confnode import node_get as _get
 
 R_TRANS_KEY = "r_trans"
 R_FMT_KEY = "r_fmt"
@@ -155,14 +156,6 @@ def compute_tapo_advantage(
 
 def _column(info: Mapping[str, Sequence], key: str, n: int) -> torch.Tensor:
     return float_column(info, key, n, "tapo", "TapoRewardManager")
-
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    value = getter(key, default) if getter else getattr(node, key, default)
-    return default if value is None else value
 
 
 def _number(node: Any, key: str, default: float) -> float:

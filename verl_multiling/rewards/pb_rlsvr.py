@@ -41,6 +41,7 @@ from verl_multiling.config import MultilingConfig
 from verl_multiling.rewards.adamame import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer
+from verl_multiling.confnode import node_get as _get
 
 ANSWER_MODES = ("verify", "embedding", "both")
 GOLD_MODES = ("none", "gate", "sum")
@@ -247,14 +248,6 @@ def check_pivot_column(frame: Any, pivot_key: str = PIVOT_KEY) -> list[tuple[str
                           f"y_en); {fix}")]
     boxed = int(values.map(lambda v: extract_boxed(v) is not None).sum())
     return [("ok", f"{pivot_key}: {len(frame)} pivot references, {boxed} with a boxed answer")]
-
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    value = getter(key, default) if getter is not None else getattr(node, key, default)
-    return default if value is None else value
 
 
 def _number(node: Any, path: str, key: str, default: float) -> float:

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
+from verl_multiling.confnode import node_get as _get
 
 # --- marker lists --------------------------------------------------------------------------------
 # lang -> boundary rule -> markers. Written naturally; folded (NFKC, casefold) when compiled.
@@ -476,14 +477,6 @@ def _keys(node: Any) -> set[str]:
 
 def _has(node: Any, key: str) -> bool:
     return key in _keys(node)
-
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    value = getter(key, default) if getter is not None else getattr(node, key, default)
-    return default if value is None else value
 
 
 def _bool(node: Any, prefix: str, key: str, default: bool) -> bool:

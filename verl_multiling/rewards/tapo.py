@@ -45,6 +45,7 @@ from typing import Any
 from verl_multiling.rewards.adamame import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
+from verl_multiling.confnode import node_get as _get
 
 logger = logging.getLogger(__name__)
 
@@ -216,11 +217,3 @@ def translation_score(parsed: ParsedResponse, reference: str | None, source: str
     if value != value:  # NaN
         return 0.0, "scorer_error"
     return min(max(value, 0.0), 1.0), "ok"
-
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    value = getter(key, default) if getter else getattr(node, key, default)
-    return default if value is None else value

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verl_multiling.confnode import node_get as _get
+
 METRICS = ("chrf", "comet", "cometkiwi")
 SERVICE_MODES = ("auto", "ray", "local")
 
@@ -179,14 +181,6 @@ def get_local_scorer(cfg: TranslationConfig) -> TranslationScorer:
         if scorer is None:
             scorer = _SCORERS[cfg] = build_scorer(cfg)
         return scorer
-
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    value = getter(key, default) if getter else getattr(node, key, default)
-    return default if value is None else value
 
 
 def _int(node: Any, path: str, key: str, default: int, minimum: int) -> int:

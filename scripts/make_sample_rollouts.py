@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "verl_multiling" / "data" / "sample_rollouts.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "verl_multiling" / "data"
+OUT = DATA / "sample_rollouts.jsonl"
+REFLECTION_OUT = DATA / "sample_reflection_rollouts.jsonl"
 
 # (question, native reasoning with {ans} placeholder) for Q1 (answer 18) and Q2 (answer 53)
 TEXTS = {
@@ -132,13 +134,48 @@ def rollouts() -> list[dict]:
     return rows
 
 
-def main() -> None:
-    rows = rollouts()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", encoding="utf-8") as f:
+# A self-check sentence per language, each holding one reflection marker of rewards/reflection.py.
+SELF_CHECK = {
+    "en": "Wait, let me verify the arithmetic once more.",
+    "fr": "Attends, vérifions le calcul une fois de plus.",
+    "de": "Moment mal, prüfen wir die Rechnung noch einmal.",
+    "es": "Espera, verifiquemos el cálculo otra vez.",
+    "pt": "Espere, vamos verificar a conta mais uma vez.",
+    "ru": "Подождите, проверим вычисления ещё раз.",
+    "zh": "等一下，让我检查一下计算。",
+    "ja": "ちょっと待って、計算を確認します。",
+    "ko": "잠깐, 계산을 다시 확인해 보겠습니다.",
+    "th": "เดี๋ยวก่อน ขอตรวจสอบการคำนวณอีกครั้ง",
+    "bn": "এক মিনিট, হিসাবটা আবার যাচাই করি।",
+    "sw": "Subiri, hebu tuangalie hesabu tena.",
+    "te": "ఒక్క నిమిషం, లెక్కను మళ్ళీ తనిఖీ చేద్దాం.",
+}
+
+
+def reflection_rollouts(rows: list[dict]) -> list[dict]:
+    """The same rollouts in the reflection recipe's format: the reasoning and a self-check inside
+    <think>...</think>, then the final line (the boxed answer, when there is one)."""
+    out = []
+    for row in rows:
+        lines = row["response"].split("\n")
+        check_lang = "en" if row["kind"] == "english" else row["lang"]
+        think = "\n".join([*lines[:-1], SELF_CHECK[check_lang]])
+        out.append({**row, "response": f"<think>\n{think}\n</think>\n{lines[-1]}"})
+    return out
+
+
+def write(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"wrote {len(rows)} rollouts in {len({r['lang'] for r in rows})} languages to {OUT}")
+    print(f"wrote {len(rows)} rollouts in {len({r['lang'] for r in rows})} languages to {path}")
+
+
+def main() -> None:
+    rows = rollouts()
+    write(OUT, rows)
+    write(REFLECTION_OUT, reflection_rollouts(rows))
 
 
 if __name__ == "__main__":

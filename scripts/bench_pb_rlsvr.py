@@ -163,11 +163,7 @@ NAIVE_STRING = "verl naive + lighteval/MATH string match (context)"
 
 
 def print_table(title: str, rows: list[tuple], header: tuple) -> None:
-    print(f"\n## {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))["print_table"](title, rows, header)
 
 
 def main(argv=None) -> int:

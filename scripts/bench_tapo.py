@@ -19,11 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import runpy
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+
+# the batch builder and table printer of scripts/benchmark.py, so every estimator bench uses the same inputs
+SHARED = runpy.run_path(str(Path(__file__).resolve().parent / "benchmark.py"))
 
 
 def best_of(fn, repeats: int) -> dict:
@@ -55,12 +60,7 @@ def bench_estimators(batch: int, length: int, group: int, repeats: int) -> dict:
 
     from verl_multiling.estimators.tapo import compute_tapo_advantage
 
-    g = torch.Generator().manual_seed(0)
-    lengths = torch.randint(1, length + 1, (batch,), generator=g)
-    mask = (torch.arange(length)[None, :] < lengths[:, None]).float()
-    rewards = torch.zeros(batch, length)
-    rewards[torch.arange(batch), lengths - 1] = torch.randint(0, 2, (batch,), generator=g).float()
-    index = np.array([f"uid-{i // group}" for i in range(batch)], dtype=object)
+    rewards, mask, index = SHARED["outcome_batch"](batch, length, group)
     rng = np.random.default_rng(0)
     u_tokens = np.where(rng.random(batch) < 0.2, 0, rng.integers(10, 200, batch))  # 20 % without a U step
     info = {"r_trans": rng.random(batch).tolist(), "u_tokens": u_tokens.tolist(),
@@ -143,12 +143,7 @@ def _rate(per_s: float) -> str:
     return f"{per_s:.0f}" if per_s >= 10 else f"{per_s:.2f}"
 
 
-def print_table(title: str, rows: list[tuple], header: tuple) -> None:
-    print(f"\n## {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c) for c in row) + " |")
+print_table = SHARED["print_table"]
 
 
 def main(argv=None) -> int:

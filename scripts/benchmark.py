@@ -135,18 +135,25 @@ NAIVE_STRING = "verl naive + lighteval/MATH string match (context)"
 # ---------------------------------------------------------------------------------------------------
 
 
-def bench_estimators(batch: int, length: int, group: int, repeats: int) -> dict:
-    from omegaconf import OmegaConf
-    from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage, compute_grpo_vectorized_outcome_advantage
-
-    from verl_multiling.estimators.adamame import compute_adamame_advantage, compute_adamame_align_advantage
-
+def outcome_batch(batch: int, length: int, group: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """A seeded batch of outcome rewards (0/1 on the last valid token), random response lengths and uid groups
+    of size ``group``: the same inputs for every estimator compared (also used by the recipes' benches)."""
     g = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, length + 1, (batch,), generator=g)
     mask = (torch.arange(length)[None, :] < lengths[:, None]).float()
     rewards = torch.zeros(batch, length)
     rewards[torch.arange(batch), lengths - 1] = torch.randint(0, 2, (batch,), generator=g).float()
     index = np.array([f"uid-{i // group}" for i in range(batch)], dtype=object)
+    return rewards, mask, index
+
+
+def bench_estimators(batch: int, length: int, group: int, repeats: int) -> dict:
+    from omegaconf import OmegaConf
+    from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage, compute_grpo_vectorized_outcome_advantage
+
+    from verl_multiling.estimators.adamame import compute_adamame_advantage, compute_adamame_align_advantage
+
+    rewards, mask, index = outcome_batch(batch, length, group)
     rng = np.random.default_rng(0)
     langs = rng.choice(["fr", "en", "ja", ""], size=batch)
     info = {"lang_match": (langs == "fr").astype(float).tolist(), "response_lang": langs.tolist()}
@@ -182,7 +189,7 @@ def print_table(title: str, rows: list[tuple], header: tuple) -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
     for row in rows:
-        print("| " + " | ".join(row) + " |")
+        print("| " + " | ".join(str(c) for c in row) + " |")
 
 
 def main(argv=None) -> int:

@@ -41,6 +41,23 @@ def tokenizer_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tokenizer(tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tokenizer_dir))
+
+
+@pytest.fixture(scope="session")
+def reward_loop_cfg(compose, tokenizer_dir):
+    """A recipe's config ready for verl's reward loop on CPU: the offline tokenizer, 2 reward workers."""
+
+    def make(*overrides: str):
+        return compose([*overrides, f"actor_rollout_ref.model.path={tokenizer_dir}", "reward.num_workers=2"])
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def ray_cluster():
     import ray
 

@@ -162,16 +162,8 @@ def test_missing_references_are_a_clear_preflight_error():
 
 
 @pytest.fixture(scope="module")
-def pb_cfg(compose, tokenizer_dir):
-    cfg = compose(["+recipe=pb_rlsvr", f"actor_rollout_ref.model.path={tokenizer_dir}", "reward.num_workers=2"])
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tokenizer_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(tokenizer_dir))
+def pb_cfg(reward_loop_cfg):
+    return reward_loop_cfg("+recipe=pb_rlsvr")
 
 
 def manager_rows():

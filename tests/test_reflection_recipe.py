@@ -39,20 +39,8 @@ def rows():
 
 
 @pytest.fixture(scope="module")
-def reflection_cfg(compose, tokenizer_dir):
-    cfg = compose(["+recipe=reflection"])
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg))
-    with open_dict(cfg):
-        cfg.actor_rollout_ref.model.path = str(tokenizer_dir)
-        cfg.reward.num_workers = 2
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tokenizer_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(tokenizer_dir))
+def reflection_cfg(reward_loop_cfg):
+    return reward_loop_cfg("+recipe=reflection")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf, open_dict
 
 from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
 
@@ -12,21 +11,9 @@ EXPECTED = {"native": (1.0, 1.0), "english": (1.0, 0.0), "wrong": (0.0, 1.0), "n
 
 
 @pytest.fixture(scope="module")
-def run_cfg(adamame_cfg, tokenizer_dir):
-    cfg = OmegaConf.create(OmegaConf.to_container(adamame_cfg))
-    with open_dict(cfg):
-        cfg.actor_rollout_ref.model.path = str(tokenizer_dir)
-        cfg.reward.num_workers = 2
-        # the sample has 13 languages; lingua-style restriction must not hide them
-        cfg.multiling.languages = ["en", "fr", "de", "es", "pt", "ru", "zh", "ja", "ko", "th", "bn", "sw", "te"]
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tokenizer_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(tokenizer_dir))
+def run_cfg(reward_loop_cfg):
+    # the sample has 13 languages; lingua-style restriction must not hide them
+    return reward_loop_cfg("+recipe=adamame", "multiling.languages=[en,fr,de,es,pt,ru,zh,ja,ko,th,bn,sw,te]")
 
 
 @pytest.fixture(scope="module")

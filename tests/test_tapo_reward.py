@@ -34,19 +34,8 @@ def tapo_cfg(compose):
 
 
 @pytest.fixture(scope="module")
-def run_cfg(tapo_cfg, tokenizer_dir):
-    cfg = OmegaConf.create(OmegaConf.to_container(tapo_cfg))
-    with open_dict(cfg):
-        cfg.actor_rollout_ref.model.path = str(tokenizer_dir)
-        cfg.reward.num_workers = 2
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tokenizer_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(tokenizer_dir))
+def run_cfg(reward_loop_cfg):
+    return reward_loop_cfg("+recipe=tapo")
 
 
 def tapo_dataproto(rows, tokenizer):

@@ -176,22 +176,45 @@ def test_broken_row_scores_zero_with_reward_error(run_cfg, tokenizer, sample):
     assert set(out["reward_extra_info"]) == set(rm.extra_keys) | {"reward_error"}
 
 
-def test_unavailable_comet_keeps_accuracy_and_counts_scorer_error(run_cfg, tokenizer, sample):
+@pytest.mark.parametrize("on_failure", ["fallback", "zero", "stop"])
+def test_unavailable_comet_follows_the_fault_policy(run_cfg, tokenizer, sample, on_failure):
+    """A COMET checkpoint that cannot load: accuracy still counts; r_trans comes from chrF (fallback, counted),
+    is 0 (zero, counted), or the manager raises ScorerFailure naming the knob (stop)."""
     from verl.trainer.ppo.reward import load_reward_manager
+
+    from verl_multiling.faults import ScorerFailure
+    from verl_multiling.scorers.translation import ChrFScorer
 
     cfg = OmegaConf.create(OmegaConf.to_container(run_cfg))
     with open_dict(cfg):
         cfg.multiling.tapo.translation.metric = "comet"
         cfg.multiling.tapo.translation.comet.checkpoint = "/nonexistent/wmt22-comet-da"
         cfg.multiling.tapo.translation.service.mode = "local"
+        cfg.multiling.faults = {"retries": 1, "backoff_s": 0.0, "on_failure": on_failure}
     rm = load_reward_manager(cfg, tokenizer)
     rows = [r for r in sample if r["lang"] == "de" and r["kind"] in ("good", "wrong", "no_tag")]
     data = tapo_dataproto(rows, tokenizer)
     for i, row in enumerate(rows):
+        if on_failure == "stop" and row["kind"] != "no_tag":
+            with pytest.raises(ScorerFailure, match="multiling.faults.on_failure=stop"):
+                rm.loop.run_until_complete(rm.run_single(data[i:i + 1]))
+            continue
         info = rm.loop.run_until_complete(rm.run_single(data[i:i + 1]))["reward_extra_info"]
-        assert info["r_acc"] == EXPECTED[row["kind"]][0] and info["r_trans"] == 0.0 and info["reward_error"] == 0.0
-        assert info["trans_reason"] == ("no_u_step" if row["kind"] == "no_tag" else "scorer_error")
+        assert info["r_acc"] == EXPECTED[row["kind"]][0] and info["reward_error"] == 0.0
         assert info["u_tokens"] > 0 or row["kind"] == "no_tag"
+        if row["kind"] == "no_tag":
+            assert (info["trans_reason"], info["r_trans"], info["scorer_fallback"]) == ("no_u_step", 0.0, 0.0)
+        elif on_failure == "fallback":
+            translation = row["response"].split("<translation>")[1].split("</translation>")[0].strip()
+            chrf = ChrFScorer().score([translation], [row["question_en"]])[0]
+            assert (info["trans_reason"], info["scorer_fallback"], info["scorer_error"]) == ("scorer_fallback", 1.0, 0.0)
+            assert info["r_trans"] == pytest.approx(chrf) and info["r_trans"] > 0.3
+        else:
+            assert (info["trans_reason"], info["r_trans"], info["scorer_error"]) == ("scorer_error", 0.0, 1.0)
+    n_u = sum(row["kind"] != "no_tag" for row in rows)
+    stats = rm.scorer.guard.stats()  # 1 retry per call until the breaker opens after 3 failed calls
+    assert stats["failures"] == n_u and stats["error:FileNotFoundError"] == 2 * min(n_u, 3)
+    assert stats["breaker_skips"] == max(n_u - 3, 0)
 
 
 @pytest.mark.ray

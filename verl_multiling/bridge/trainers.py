@@ -36,6 +36,8 @@ from verl.trainer.ppo.v1 import (
     register_trainer,
 )
 
+from verl_multiling.config import MultilingConfig
+from verl_multiling.faults import FaultPolicy, check_error_rate, fault_metrics
 from verl_multiling.bridge.per_sample import (
     BRIDGE_TRAINER_MODES,
     accepted_kwargs,
@@ -48,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 
 class PerSampleBridgeMixin:
-    """Mixin over a verl V1 trainer: per-sample data to estimators, per-language metrics to logs."""
+    """Mixin over a verl V1 trainer: per-sample data to estimators, per-language and fault metrics to logs,
+    and the stop rule of :mod:`verl_multiling.faults` (``multiling.faults.max_error_rate``)."""
 
     base_trainer_mode: ClassVar[str]
 
@@ -61,9 +64,19 @@ class PerSampleBridgeMixin:
         # verl assigns config.trainer.v1.trainer_mode (our registered name); keep it for logs only.
         self.registered_trainer_mode = registered_name
 
+    @property
+    def fault_policy(self) -> FaultPolicy:
+        """``multiling.faults`` (validated at startup; a config without the node gets the defaults)."""
+        policy = getattr(self, "_fault_policy", None)
+        if policy is None:
+            policy = self._fault_policy = MultilingConfig.from_config(self.config).faults
+        return policy
+
     def _compute_advantage(self, batch, metrics: dict):
         columns, response_length = self._fetch_reward_extra_info(batch)
         metrics.update(per_language_metrics(columns, response_length))
+        metrics.update(fault_metrics(columns))
+        check_error_rate(columns, self.fault_policy, int(self.global_steps))
         name = self.config.algorithm.adv_estimator
         estimator = core_algos.get_adv_estimator_fn(name)
         wanted = accepted_kwargs(estimator)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from verl_multiling.config import MultilingConfig
+from verl_multiling.faults import ScorerFailure
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,9 @@ class MultilingRewardManager(RewardManagerBase):
 
     Subclasses set ``extra_keys`` (the reward_extra_info schema, identical for every sample) and
     implement :meth:`score`. An exception inside :meth:`score` gives score 0 with
-    ``reward_error=1`` and ``answer_reason="reward_error"`` (counted, logged once per kind).
+    ``reward_error=1`` and ``answer_reason="reward_error"`` (counted, logged once per kind; the bridge
+    trainers stop the run when a step's share exceeds ``multiling.faults.max_error_rate``), except
+    :class:`~verl_multiling.faults.ScorerFailure` (``on_failure=stop``), which stops the run.
     """
 
     extra_keys: ClassVar[dict[str, Any]] = {}  # key -> value used when scoring fails
@@ -53,6 +56,8 @@ class MultilingRewardManager(RewardManagerBase):
             query_lang = self._query_lang(row)
             parts = self.score(response, gold, query_lang, row)
             parts["reward_error"] = 0.0
+        except ScorerFailure:
+            raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
             kind = type(exc).__name__
             if not self.failures[kind]:

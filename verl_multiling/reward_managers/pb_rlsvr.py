@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from verl.experimental.reward_loop.reward_manager import register
 
+from verl_multiling.faults import ScorerFailure, ScorerGuard, ScorerUnavailable
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.pb_rlsvr import EXTRA_KEYS, PbRlsvrConfig, Prepared, finish, prepare
-from verl_multiling.scorers.semantic import MicroBatcher, SemanticScorer, build_scorer
+from verl_multiling.scorers.semantic import MicroBatcher, SemanticScorer, build_scorer, chrf_similarity
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class PbRlsvrRewardManager(MultilingRewardManager):
                  reward_model_tokenizer=None, **kwargs):
         super().__init__(config, tokenizer, compute_score, reward_router_address, reward_model_tokenizer, **kwargs)
         self.pb = PbRlsvrConfig.from_config(config)
+        self.guard = ScorerGuard(f"semantic scorer {self.pb.semantic.backend!r}", self.settings.faults,
+                                 fallback=self._lexical_similarities)
         self.batcher = MicroBatcher(self._similarities, max_batch=self.pb.semantic.max_batch,
                                     max_wait_s=self.pb.semantic.max_wait_ms / 1000.0)
 
@@ -48,19 +52,34 @@ class PbRlsvrRewardManager(MultilingRewardManager):
     def scorer(self) -> SemanticScorer:
         return build_scorer(self.pb.semantic)
 
-    def _similarities(self, requests: list[tuple[str, str, str]]) -> list[float]:
+    def _similarities(self, requests: list[tuple[str, str, str]]) -> list[tuple[float, int, bool]]:
+        """The MicroBatcher's batch function: (similarity, retries, fell back) per request, under the fault
+        policy (the scorer is built inside the guarded call, so a model that cannot load is a fault too)."""
+        outcome = self.guard.call(self._scorer_similarities, requests)
+        return [(float(x), outcome.retries, outcome.fallback) for x in outcome.value]
+
+    def _scorer_similarities(self, requests: list[tuple[str, str, str]]) -> list[float]:
         hyps, refs, langs = zip(*requests, strict=True)
-        return [float(x) for x in self.scorer.similarity(list(hyps), list(refs), list(langs))]
+        sims = self.scorer.similarity(list(hyps), list(refs), list(langs))
+        if len(sims) != len(requests):
+            raise RuntimeError(f"{self.scorer.name}: {len(sims)} similarities for {len(requests)} pairs")
+        return [float(x) for x in sims]
+
+    @staticmethod
+    def _lexical_similarities(requests: list[tuple[str, str, str]]) -> list[float]:
+        """The fallback: chrF/100 of the math-stripped texts (on its own scale: rescaled with floor 0, ceil 1)."""
+        from verl_multiling.scorers.text_cleaning import strip_math
+
+        return [chrf_similarity(strip_math(h), strip_math(r)) for h, r, _ in requests]
 
     async def run_single(self, data) -> dict:
         item = data[-1:][0]
         try:
             prepared: Prepared = await self.loop.run_in_executor(None, self._prepare_item, item)
-            sims = await asyncio.gather(*(self.batcher.submit((hyp, ref, prepared.lang))
-                                          for hyp, ref in prepared.pairs))
-            floor = self.pb.resolved_floor(self.scorer) if prepared.pairs else 0.0
-            parts = finish(prepared, list(sims), self.pb, floor)
+            parts = await self._finish(prepared)
             parts["reward_error"] = 0.0
+        except ScorerFailure:
+            raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
             kind = type(exc).__name__
             if not self.failures[kind]:
@@ -69,6 +88,28 @@ class PbRlsvrRewardManager(MultilingRewardManager):
             self.failures[kind] += 1
             parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0)
         return {"reward_score": float(parts["score"]), "reward_extra_info": parts}
+
+    async def _finish(self, prepared: Prepared) -> dict[str, Any]:
+        """Similarities of the rollout's pairs (batched with concurrent rollouts), then the score. A fallback
+        similarity is chrF on its own scale; an unavailable scorer (``on_failure=zero``) gives r_reasoning (and
+        an embedding answer part) 0 with ``scorer_error=1``, the answer check still counting."""
+        if not prepared.pairs:
+            return finish(prepared, [], self.pb, 0.0)
+        try:
+            results = await asyncio.gather(*(self.batcher.submit((hyp, ref, prepared.lang))
+                                             for hyp, ref in prepared.pairs))
+        except ScorerUnavailable:
+            parts = finish(prepared, [0.0] * len(prepared.pairs), replace(self.pb, ceil=1.0), 0.0)
+            parts.update(scorer_error=1.0, scorer_retries=self.settings.faults.retries)
+            return parts
+        sims = [r[0] for r in results]
+        if any(r[2] for r in results):
+            parts = finish(prepared, sims, replace(self.pb, ceil=1.0), 0.0)
+            parts["scorer_fallback"] = 1.0
+        else:
+            parts = finish(prepared, sims, self.pb, self.pb.resolved_floor(self.scorer))
+        parts["scorer_retries"] = max(r[1] for r in results)
+        return parts
 
     def _prepare_item(self, item) -> Prepared:
         row = item.non_tensor_batch

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from verl.experimental.reward_loop.reward_manager import register
 
+from verl_multiling.faults import ScorerFailure
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.tapo import TapoConfig, row_text, tapo_reward
 from verl_multiling.scorers.token_split import split_response_tokens
@@ -32,7 +33,7 @@ class TapoRewardManager(MultilingRewardManager):
     extra_keys: ClassVar[dict[str, Any]] = {
         "score": 0.0, "acc": 0.0, "r_acc": 0.0, "r_trans": 0.0, "r_fmt": 0.0, "u_tokens": 0, "u_chars": 0,
         "u_step": 0.0, "format_reason": "", "trans_reason": "", "split_reason": "", "answer_reason": "",
-        "no_answer": 0.0, "query_lang": "",
+        "no_answer": 0.0, "query_lang": "", "scorer_retries": 0, "scorer_fallback": 0.0, "scorer_error": 0.0,
     }
 
     def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,
@@ -44,19 +45,15 @@ class TapoRewardManager(MultilingRewardManager):
         self._scorer_lock = threading.Lock()
 
     @property
-    def scorer(self):
-        """The shared scorer, acquired once; if that fails (no model, actor not placed), every later
-        translation gets r_trans = 0 with ``trans_reason=scorer_error`` (accuracy still counts), without
-        retrying per sample, and the cause is logged once."""
+    def scorer(self) -> TranslationScorer:
+        """The translation scorer under the fault policy (``multiling.faults``), built on first use without
+        loading a model: the model (or the node's actor) is acquired inside the first guarded call, so a
+        model that cannot load takes the policy's path (retry, chrF fallback, zero or stop) like any outage."""
         with self._scorer_lock:
             if self._scorer is None:
-                from verl_multiling.scorers.scoring_service import get_translation_scorer
+                from verl_multiling.scorers.scoring_service import guarded_translation_scorer
 
-                try:
-                    self._scorer = get_translation_scorer(self.tapo.translation)
-                except Exception as exc:
-                    logger.exception("verl_multiling: the TAPO translation scorer is unavailable; r_trans = 0")
-                    self._scorer = _UnavailableScorer(exc)
+                self._scorer = guarded_translation_scorer(self.tapo.translation, self.settings.faults)
             return self._scorer
 
     def score_text(self, ids: list[int], response: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +74,8 @@ class TapoRewardManager(MultilingRewardManager):
             ids, response = self._response(item)
             parts = self.score_text(ids, response, row)
             parts["reward_error"] = 0.0
+        except ScorerFailure:
+            raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
             kind = type(exc).__name__
             if not self.failures[kind]:
@@ -95,16 +94,6 @@ class TapoRewardManager(MultilingRewardManager):
         valid = int(item.batch["attention_mask"][-response_ids.shape[-1]:].sum())
         ids = response_ids[:valid].tolist()
         return ids, self.tokenizer.decode(ids, skip_special_tokens=True)
-
-
-class _UnavailableScorer(TranslationScorer):
-    name = "unavailable"
-
-    def __init__(self, cause: Exception):
-        self.cause = cause
-
-    def score(self, hypotheses, references=None, sources=None):
-        raise RuntimeError(f"translation scorer unavailable: {self.cause!r}")
 
 
 def _needs_scorer(response: str, cfg: TapoConfig) -> bool:

@@ -27,7 +27,10 @@ u_chars        U's end in characters of the decoded response (0 without a U step
 u_step         1.0 when the response has a U step (the format rate)
 format_reason  ok | empty_response | missing_tag | missing_open | unclosed | repeated_tag |
                close_before_open | text_before_open | empty_translation
-trans_reason   ok | no_u_step | no_reference | no_source | scorer_error
+trans_reason   ok | no_u_step | no_reference | no_source | scorer_fallback | scorer_error
+scorer_retries retries the translation scorer needed (multiling.faults.retries)
+scorer_fallback 1.0 when the model scorer failed and chrF scored U (multiling.faults.on_failure=fallback)
+scorer_error   1.0 when no scorer could score U (r_trans = 0; on_failure=zero, or no reference)
 split_reason   ok | empty_span | unaligned (token_split) | no_u_step
 answer_reason  math_answer's reason (numeric_match, no_answer, timeout, ...)
 no_answer      1.0 when R has no final \boxed{} answer
@@ -42,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from verl_multiling.faults import ScorerFailure
 from verl_multiling.rewards.adamame import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
@@ -52,7 +56,7 @@ logger = logging.getLogger(__name__)
 OK = "ok"
 FORMAT_REASONS = ("ok", "empty_response", "missing_tag", "missing_open", "unclosed", "repeated_tag",
                   "close_before_open", "text_before_open", "empty_translation")
-TRANS_REASONS = ("ok", "no_u_step", "no_reference", "no_source", "scorer_error")
+TRANS_REASONS = ("ok", "no_u_step", "no_reference", "no_source", "scorer_fallback", "scorer_error")
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,9 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
                 timeout_s: float = 5.0) -> tuple[dict, ParsedResponse]:
     """Score one rollout (no token split: the manager adds ``u_tokens`` and ``split_reason``).
 
-    Never raises on a strange response; a failing translation scorer gives r_trans = 0 with
-    ``trans_reason=scorer_error``.
+    Never raises on a strange response. A failing translation scorer follows the fault policy
+    (:mod:`verl_multiling.faults`): chrF scores U (``trans_reason=scorer_fallback``), or r_trans = 0
+    (``scorer_error``), or :class:`~verl_multiling.faults.ScorerFailure` propagates (``on_failure=stop``).
     """
     response = response if isinstance(response, str) else ""
     parsed = parse_response(response, cfg.tags, cfg.require_leading)
@@ -176,7 +181,7 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
                          timeout_s=timeout_s)
     r_acc = 1.0 if check.correct else 0.0
     has_answer = extract_boxed(parsed.reasoning) is not None
-    r_trans, trans_reason = translation_score(parsed, reference, source, cfg, scorer)
+    r_trans, trans_reason, retries = translation_score(parsed, reference, source, cfg, scorer)
     parts = {
         "score": r_acc,
         "acc": r_acc,
@@ -188,6 +193,9 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
         "u_step": 1.0 if parsed.has_u else 0.0,
         "format_reason": parsed.reason,
         "trans_reason": trans_reason,
+        "scorer_retries": retries,
+        "scorer_fallback": 1.0 if trans_reason == "scorer_fallback" else 0.0,
+        "scorer_error": 1.0 if trans_reason == "scorer_error" else 0.0,
         "split_reason": "no_u_step",
         "answer_reason": check.reason,
         "no_answer": 0.0 if has_answer else 1.0,
@@ -197,23 +205,27 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
 
 
 def translation_score(parsed: ParsedResponse, reference: str | None, source: str | None, cfg: TapoConfig,
-                      scorer: TranslationScorer | None) -> tuple[float, str]:
-    """r_trans of one parsed response and its reason (0 when there is nothing to score)."""
+                      scorer: TranslationScorer | None) -> tuple[float, str, int]:
+    """r_trans of one parsed response, its reason and the scorer retries it took (0 when there is nothing
+    to score)."""
     if not parsed.has_u:
-        return 0.0, "no_u_step"
+        return 0.0, "no_u_step", 0
     if scorer is None:
         raise ValueError("tapo_reward: a response with a U step needs a translation scorer")
     if cfg.translation.needs_reference and reference is None:
-        return 0.0, "no_reference"
+        return 0.0, "no_reference", 0
     if cfg.translation.metric != "chrf" and source is None:
-        return 0.0, "no_source"
+        return 0.0, "no_source", 0
     try:
-        value = scorer.score([parsed.translation], None if reference is None else [reference],
-                             None if source is None else [source])[0]
-    except Exception as exc:  # a scorer outage must not stop training: r_trans = 0, counted
+        outcome = scorer.score_outcome([parsed.translation], None if reference is None else [reference],
+                                       None if source is None else [source])
+    except ScorerFailure:
+        raise  # multiling.faults.on_failure=stop
+    except Exception as exc:  # no scorer could score U: r_trans = 0, counted
         logger.warning("verl_multiling: translation scorer failed (%r); r_trans = 0 (trans_reason=scorer_error)", exc)
-        return 0.0, "scorer_error"
-    value = float(value)
+        return 0.0, "scorer_error", 0
+    value = float(outcome.value[0])
     if value != value:  # NaN
-        return 0.0, "scorer_error"
-    return min(max(value, 0.0), 1.0), "ok"
+        return 0.0, "scorer_error", outcome.retries
+    reason = "scorer_fallback" if outcome.fallback else "ok"
+    return min(max(value, 0.0), 1.0), reason, outcome.retries

@@ -14,9 +14,12 @@ one segment per call would waste the accelerator, so:
   ``lifetime="detached"``, ``get_if_exists=True``, pinned to the node with a hard
   ``NodeAffinitySchedulingStrategy``), with ``num_gpus``/``num_cpus`` from
   ``multiling.tapo.translation.service`` (its own GPU, a share of one, or CPU only).
-* :func:`get_translation_scorer` is what a reward manager calls: the node's actor when the mode is
+* :func:`get_translation_scorer` resolves the scorer: the node's actor when the mode is
   ``ray``, or ``auto`` with Ray initialised and a model-based metric; otherwise a process-wide local
   batcher for a model (Ray not initialised, tests), or the plain chrF scorer.
+* :func:`guarded_translation_scorer` is what a reward manager holds: that scorer behind the fault
+  policy (:class:`GuardedTranslationScorer`: timeout, retries with actor re-creation, chrF fallback or
+  stop; see :mod:`verl_multiling.faults`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer, get_local_scorer
+from verl_multiling.faults import FaultPolicy, Outcome, ScorerGuard, ScorerUnavailable
+from verl_multiling.scorers.translation import ChrFScorer, TranslationConfig, TranslationScorer, get_local_scorer
 
 logger = logging.getLogger(__name__)
 
@@ -143,24 +147,92 @@ class ScoringActor:
 
 
 class RemoteScorer(TranslationScorer):
-    """A client of the node's :class:`ScoringActor` with the scorer interface."""
+    """A client of the node's :class:`ScoringActor` with the scorer interface.
+
+    When the actor dies (killed, node OOM, crash in the model), the call raises and the handle is
+    dropped: the next call (the fault policy's retry) looks the actor up again and, the detached
+    name being free, creates a new one on this node.
+    """
 
     def __init__(self, handle, cfg: TranslationConfig, timeout_s: float = 600.0):
-        self.handle, self.timeout_s = handle, timeout_s
+        self.handle, self.cfg, self.timeout_s = handle, cfg, timeout_s
         self.name = cfg.metric
         self.needs_reference = cfg.needs_reference
         self.needs_source = cfg.metric != "chrf"
+        self.reconnects = 0
+        self._lock = threading.Lock()
+
+    def _handle(self):
+        with self._lock:
+            if self.handle is None:
+                self.handle = get_or_create_actor(self.cfg)
+                self.reconnects += 1
+            return self.handle
 
     def score(self, hypotheses, references=None, sources=None) -> list[float]:
         import ray
 
         self.check_inputs(hypotheses, references, sources)
-        return ray.get(self.handle.score.remote(list(hypotheses), references, sources), timeout=self.timeout_s)
+        handle = self._handle()
+        try:
+            return ray.get(handle.score.remote(list(hypotheses), references, sources), timeout=self.timeout_s)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+            with self._lock:
+                if self.handle is handle:
+                    self.handle = None  # dead: the next call re-creates it
+            raise
 
     def stats(self) -> dict:
         import ray
 
-        return ray.get(self.handle.stats.remote())
+        return ray.get(self._handle().stats.remote())
+
+
+class GuardedTranslationScorer(TranslationScorer):
+    """A model-based translation scorer under the fault policy (:mod:`verl_multiling.faults`).
+
+    The scorer itself (the node's actor, or a local batcher) is acquired inside the guarded call, so a
+    model that fails to load, an actor that cannot be placed, one that raises, hangs or dies all take
+    the same path: timeout, retries, then chrF on the same segments (``on_failure=fallback``, needs
+    references), or ``ScorerUnavailable`` (``zero``: the caller scores 0), or ``ScorerFailure`` (``stop``).
+    Building this object loads nothing.
+    """
+
+    def __init__(self, cfg: TranslationConfig, policy: FaultPolicy):
+        self.cfg, self.policy = cfg, policy
+        self.name, self.needs_reference = cfg.metric, cfg.needs_reference
+        self.needs_source = cfg.metric != "chrf"
+        self._inner: TranslationScorer | None = None
+        self._lock = threading.Lock()
+        self.guard = ScorerGuard(f"translation scorer {cfg.metric!r}", policy, fallback=self._fallback)
+
+    def inner(self) -> TranslationScorer:
+        with self._lock:
+            if self._inner is None:
+                self._inner = get_translation_scorer(self.cfg)
+            return self._inner
+
+    def _primary(self, hypotheses, references, sources) -> list[float]:
+        scores = self.inner().score(hypotheses, references, sources)
+        if len(scores) != len(hypotheses):
+            raise RuntimeError(f"{self.name}: {len(scores)} scores for {len(hypotheses)} segments")
+        return [float(x) for x in scores]
+
+    def _fallback(self, hypotheses, references, sources) -> list[float]:
+        if references is None:
+            raise ScorerUnavailable(f"{self.name} failed and its chrF fallback needs references "
+                                    "(multiling.tapo.reference_key)")
+        return ChrFScorer(self.cfg.char_order, self.cfg.word_order, self.cfg.beta).score(hypotheses, references)
+
+    def score_outcome(self, hypotheses, references=None, sources=None) -> Outcome[list[float]]:
+        self.check_inputs(hypotheses, references, sources)
+        if not len(hypotheses):
+            return Outcome([])
+        return self.guard.call(self._primary, list(hypotheses), None if references is None else list(references),
+                               None if sources is None else list(sources))
+
+    def score(self, hypotheses, references=None, sources=None) -> list[float]:
+        return self.score_outcome(hypotheses, references, sources).value
 
 
 def actor_name(cfg: TranslationConfig, node_id: str) -> str:
@@ -212,6 +284,14 @@ def use_actor(cfg: TranslationConfig) -> bool:
                                "process; use mode=auto or local")
         return True
     return ray.is_initialized() and cfg.metric != "chrf"
+
+
+def guarded_translation_scorer(cfg: TranslationConfig, policy: FaultPolicy) -> TranslationScorer:
+    """What a reward manager holds: chrF in process (pure, cannot fail for outside reasons), or a model-based
+    metric under the fault policy (acquired lazily on the first call)."""
+    if cfg.metric == "chrf" and not use_actor(cfg):
+        return get_local_scorer(cfg)
+    return GuardedTranslationScorer(cfg, policy)
 
 
 def get_translation_scorer(cfg: TranslationConfig) -> TranslationScorer:

@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verl_multiling.confnode import check_device
 from verl_multiling.confnode import node_get as _get
+from verl_multiling.faults import Outcome
 
 METRICS = ("chrf", "comet", "cometkiwi")
 SERVICE_MODES = ("auto", "ray", "local")
@@ -43,6 +45,12 @@ class TranslationScorer(ABC):
     @abstractmethod
     def score(self, hypotheses: Sequence[str], references: Sequence[str] | None = None,
               sources: Sequence[str] | None = None) -> list[float]: ...
+
+    def score_outcome(self, hypotheses: Sequence[str], references: Sequence[str] | None = None,
+                      sources: Sequence[str] | None = None) -> Outcome[list[float]]:
+        """``score`` with how it went: retries spent and whether the fallback scored it (see
+        :mod:`verl_multiling.faults`; plain scorers never retry nor fall back)."""
+        return Outcome(self.score(hypotheses, references, sources))
 
     def check_inputs(self, hypotheses, references, sources) -> None:
         n = len(hypotheses)
@@ -139,7 +147,8 @@ class TranslationConfig:
             word_order=_int(node, f"{path}.word_order", "word_order", 0, 0),
             beta=_int(node, f"{path}.beta", "beta", 2, 1),
             comet=CometSettings(checkpoint=None if checkpoint is None else str(checkpoint),
-                                device=str(_get(comet, "device", "auto")), dtype=dtype,
+                                device=check_device(_get(comet, "device", "auto"), f"{path}.comet.device"),
+                                dtype=dtype,
                                 batch_size=_int(comet, f"{path}.comet.batch_size", "batch_size", 64, 1),
                                 trust_checkpoint=_bool(comet, f"{path}.comet.trust_checkpoint", "trust_checkpoint")),
             service=ServiceSettings(

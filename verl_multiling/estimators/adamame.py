@@ -71,7 +71,7 @@ class AdaMameConfig:
             raise ValueError(f"algorithm.adamame.floor={floor}: the floor of g(t) must be in [0, 1]")
         if epsilon <= 0:
             raise ValueError(f"algorithm.adamame.epsilon={epsilon}: must be > 0")
-        stages = tuple((float(a), float(b)) for a, b in (_get(node, "stages", None) or ((0.0, 0.0), (0.5, 1.0))))
+        stages = _stages(_get(node, "stages", None) or ((0.0, 0.0), (0.5, 1.0)))
         total = _get(node, "total_steps", None)
         if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total <= 0):
             raise ValueError(f"algorithm.adamame.total_steps={total!r}: a positive integer, or null for the trainer's")
@@ -197,3 +197,14 @@ def _number(node: Any, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"algorithm.adamame.{key}={value!r}: must be a number")
     return float(value)
+
+
+def _stages(value: Any) -> tuple[tuple[float, float], ...]:
+    """``algorithm.adamame.stages``: a list of [progress, g] pairs of numbers."""
+    try:
+        pairs = [tuple(pair) for pair in value]
+        out = tuple((float(a), float(b)) for a, b in pairs)
+    except (TypeError, ValueError):
+        raise ValueError(f"algorithm.adamame.stages={value!r}: give [progress, g] pairs, e.g. "
+                         "[[0.0, 0.0], [0.5, 1.0]]") from None
+    return out

@@ -69,14 +69,16 @@ def check_trainer_and_estimator(cfg: DictConfig) -> list[Finding]:
                 f"{name!r} needs {', '.join(wanted)} per sample, which only the bridge trainers pass: set "
                 f"trainer.v1.trainer_mode to one of {', '.join(BRIDGE_TRAINER_MODES)} (multiling_sync for sync)",
             ))
-    if name in ADAMAME_ESTIMATORS:
+    if name in ADAMAME_ESTIMATORS or name == "tapo":
         from verl_multiling.estimators.adamame import AdaMameConfig
+        from verl_multiling.estimators.tapo import TapoAlgoConfig
 
+        node, reader = ("adamame", AdaMameConfig) if name in ADAMAME_ESTIMATORS else ("tapo", TapoAlgoConfig)
         try:
-            AdaMameConfig.from_algorithm(cfg.algorithm)
-            out.append(Finding("ok", "algorithm.adamame", "valid"))
+            reader.from_algorithm(cfg.algorithm)
+            out.append(Finding("ok", f"algorithm.{node}", "valid"))
         except (ValueError, TypeError) as exc:
-            out.append(Finding("error", "algorithm.adamame", str(exc)))
+            out.append(Finding("error", f"algorithm.{node}", str(exc)))
     n = cfg.actor_rollout_ref.rollout.n
     if name != "gae" and n < 2:
         out.append(Finding("error", "actor_rollout_ref.rollout.n",
@@ -104,23 +106,57 @@ def check_reward_manager(cfg: DictConfig) -> list[Finding]:
     return out
 
 
+RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
+
+
 def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:
+    """The shared ``multiling`` node and the recipe's own node (tapo / pb_rlsvr / reflection)."""
     try:
         settings = MultilingConfig.from_config(cfg)
     except ValueError as exc:
         return None, [Finding("error", "multiling", str(exc))]
+    out: list[Finding] = []
+    if settings.recipe is not None and settings.recipe not in RECIPES:
+        out.append(Finding("error", "multiling.recipe", f"{settings.recipe!r} is not a recipe: choose one of "
+                                                        f"{', '.join(RECIPES)} (or leave it null)"))
     bad = [x for x in settings.languages if not ISO_639_1.match(x)]
     if bad:
-        return settings, [Finding("error", "multiling.languages", f"{bad}: use two-letter ISO 639-1 codes")]
-    if settings.recipe == "pb_rlsvr":
+        out.append(Finding("error", "multiling.languages", f"{bad}: use two-letter ISO 639-1 codes"))
+    startup = (cfg.get("multiling") or {}).get("startup_check", True)
+    if not isinstance(startup, bool):
+        out.append(Finding("error", "multiling.startup_check", f"{startup!r}: must be true or false"))
+    rollouts = (cfg.get("multiling") or {}).get("preflight_rollouts")
+    if rollouts is not None and not isinstance(rollouts, str):
+        out.append(Finding("error", "multiling.preflight_rollouts",
+                           f"{rollouts!r}: a file name in verl_multiling/data or a path to a JSONL file"))
+    for node, reader in _recipe_nodes(cfg):
+        try:
+            reader(cfg)
+        except (ValueError, TypeError) as exc:
+            out.append(Finding("error", f"multiling.{node}", str(exc)))
+    if not any(f.level == "error" for f in out):
+        out.append(Finding("ok", "multiling", f"languages={list(settings.languages)}, "
+                                              f"language_id={settings.language_id.backend}"))
+    return settings, out
+
+
+def _recipe_nodes(cfg: DictConfig) -> list[tuple[str, Any]]:
+    """The recipe nodes present in the config, each with the reader that validates it."""
+    node = cfg.get("multiling") or {}
+    out = []
+    if "tapo" in node or node.get("recipe") == "tapo":
+        from verl_multiling.rewards.tapo import TapoConfig
+
+        out.append(("tapo", TapoConfig.from_config))
+    if "pb_rlsvr" in node or node.get("recipe") == "pb_rlsvr":
         from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
 
-        try:
-            PbRlsvrConfig.from_config(cfg)
-        except ValueError as exc:
-            return settings, [Finding("error", "multiling.pb_rlsvr", str(exc))]
-    return settings, [Finding("ok", "multiling", f"languages={list(settings.languages)}, "
-                                                 f"language_id={settings.language_id.backend}")]
+        out.append(("pb_rlsvr", PbRlsvrConfig.from_config))
+    if "reflection" in node or node.get("recipe") == "reflection":
+        from verl_multiling.rewards.reflection import ReflectionConfig
+
+        out.append(("reflection", ReflectionConfig.from_config))
+    return out
 
 
 def data_files(value: Any) -> list[str]:
@@ -189,7 +225,10 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field
 
 
 def check_recipe_columns(frame, cfg: DictConfig, settings: MultilingConfig, field: str, path: str) -> list[Finding]:
-    """Columns a recipe needs beyond prompt/gold/language (PB-RLSVR: the pivot reference y_en)."""
+    """Columns a recipe needs beyond prompt/gold/language (PB-RLSVR: the pivot reference y_en; TAPO: the
+    English reference of the translation step, and the source question for COMET/CometKiwi)."""
+    if settings.recipe == "tapo":
+        return check_tapo_columns(frame, cfg, field, path)
     if settings.recipe != "pb_rlsvr":
         return []
     from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig, check_pivot_column
@@ -199,6 +238,34 @@ def check_recipe_columns(frame, cfg: DictConfig, settings: MultilingConfig, fiel
     except ValueError:
         return []  # reported by check_multiling
     return [Finding(level, field, f"{path}: {message}") for level, message in check_pivot_column(frame, key)]
+
+
+def check_tapo_columns(frame, cfg: DictConfig, field: str, path: str) -> list[Finding]:
+    """Every row needs the texts its translation metric reads (column or extra_info key); without them r_trans
+    would silently be 0 (``trans_reason=no_reference``) for the whole run."""
+    from verl_multiling.rewards.tapo import TapoConfig, row_text
+
+    try:
+        tapo = TapoConfig.from_config(cfg)
+    except ValueError:
+        return []  # reported by check_multiling
+    needed = []
+    if tapo.translation.needs_reference:
+        needed.append(("reference_key", tapo.reference_key, "the English question (scripts/prepare_data.py "
+                                                           "--recipe tapo writes question_en)"))
+    if tapo.translation.metric != "chrf":
+        needed.append(("source_key", tapo.source_key, "the question as asked"))
+    out = []
+    rows = frame.to_dict("records")
+    for knob, key, what in needed:
+        missing = sum(row_text(row, key) is None for row in rows)
+        if missing:
+            out.append(Finding("error", field, f"{path}: {missing}/{len(rows)} rows have no {key!r} text ({what}), "
+                                               f"needed by metric={tapo.translation.metric!r}; add the column or set "
+                                               f"multiling.tapo.{knob}"))
+        else:
+            out.append(Finding("ok", field, f"{path}: every row has {key!r}"))
+    return out
 
 
 def total_steps(cfg: DictConfig, n_train_rows: int | None) -> int | None:

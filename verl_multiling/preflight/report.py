@@ -25,12 +25,15 @@ def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray], parts: tu
             row[key] = float(np.mean(values[key][mask]))
         row.update(adv_mean=float(adv.mean()), adv_std=float(adv.std()), adv_min=float(adv.min()),
                    adv_max=float(adv.max()))
+        if "adv_R" in values:  # step-level estimators: the R-step advantage (last token) beside the first token's
+            adv_r = values["adv_R"][mask]  # group-normalised r_acc: its mean is ~0 by construction, so the range
+            row.update(adv_R_min=float(adv_r.min()), adv_R_max=float(adv_r.max()))
         rows.append(row)
     return rows
 
 
-def table_columns(parts: tuple[str, ...]) -> tuple[str, ...]:
-    return ("lang", "n", *parts, "reward", *ADVANTAGE_COLUMNS, "resp_tokens")
+def table_columns(parts: tuple[str, ...], step_level: bool = False) -> tuple[str, ...]:
+    return ("lang", "n", *parts, "reward", *ADVANTAGE_COLUMNS, *(("adv_R_min", "adv_R_max") if step_level else ()), "resp_tokens")
 
 
 def markdown_table(rows: list[dict], columns: tuple[str, ...]) -> str:

@@ -93,7 +93,7 @@ def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
             "prompt": [{"role": "user", "content": r["question"]}],
             "reward_model": {"ground_truth": str(r["ground_truth"]), "style": "rule"},
             lang_key: r.get("lang"),
-            "extra_info": {"uid": str(r["uid"])},
+            "extra_info": {"uid": str(r["uid"]), **{k: r[k] for k in ("question", "question_en") if k in r}},
             **{k: r[k] for k in OPTIONAL_COLUMNS if k in r},
         })
     return pd.DataFrame(list(seen.values()))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+import torch
 
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
@@ -211,7 +212,12 @@ class Preflight:
         if reasons:
             self.add([Finding("note", "answer reasons", dict(sorted(reasons.items())).__repr__())])
 
-    def advantages_at(self, step: int, total: int) -> np.ndarray:
+    def advantages_at(self, step: int, total: int, token: str = "first") -> np.ndarray:
+        """Each sample's advantage on its first response token (``token="first"``: the U step for TAPO) or its
+        last valid one (``"last"``: the R step)."""
+        return self._token_advantages(step, total)[token]
+
+    def _token_advantages(self, step: int, total: int) -> dict[str, np.ndarray]:
         from verl.trainer.ppo import core_algos
         from verl.trainer.ppo.ray_trainer import compute_advantage
 
@@ -235,11 +241,12 @@ class Preflight:
             out = compute_advantage(data, **kwargs)
         adv = out.batch["advantages"]
         mask = out.batch["response_mask"].bool()
-        first = mask.float().argmax(dim=1)
-        scalars = adv[np.arange(len(adv)), first].numpy()
-        if not np.isfinite(scalars).all():
+        if not torch.isfinite(adv[mask]).all():
             raise ValueError("the estimator produced NaN/inf advantages")
-        return scalars
+        rows = np.arange(len(adv))
+        first = mask.float().argmax(dim=1)
+        last = mask.shape[1] - 1 - mask.flip(1).float().argmax(dim=1)
+        return {"first": adv[rows, first].numpy(), "last": adv[rows, last].numpy()}
 
     def report(self) -> None:
         total = self.total_steps or DEFAULT_T_FOR_PREVIEW
@@ -250,13 +257,19 @@ class Preflight:
         values.update(
             reward=self.scored.batch["rm_scores"].sum(-1).numpy(),
             resp_tokens=self.data.batch["response_mask"].sum(-1).numpy().astype(float),
-            adv=self.advantages_at(step, total),
         )
+        token_adv = self._token_advantages(step, total)
+        values["adv"] = token_adv["first"]
+        if not np.allclose(token_adv["first"], token_adv["last"]):  # step-level (TAPO): U and R differ
+            values["adv_R"] = token_adv["last"]
         langs = np.array([r.get("lang") for r in self.rows], dtype=object)
         rows = language_rows(langs, values, parts)
         name = self.cfg.algorithm.adv_estimator
+        if "adv_R" in values:
+            self.say("\nadv_* columns: the advantage on each response's first token (the U step where there is one); "
+                     "adv_R_min/max: on its last token (the R step).")
         self.say(f"\nPer-language results at step t={step} of T={total} (estimator {name!r}):\n")
-        self.say(markdown_table(rows, table_columns(parts)))
+        self.say(markdown_table(rows, table_columns(parts, step_level="adv_R" in values)))
         self.result = {"languages": rows, "T": total, "step": step}
         if self.uses_step() and {"acc", "lang_match"} <= set(values):
             schedule = self.schedule_view(total, values)

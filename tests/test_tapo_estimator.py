@@ -207,3 +207,20 @@ def test_config_errors_name_the_field(field, value, message):
 def test_defaults():
     cfg = TapoAlgoConfig.from_algorithm(algo())
     assert (cfg.mode, cfg.lam, cfg.format_weight, cfg.norm_by_std) == ("step", 1.0, 0.0, True)
+
+
+@pytest.mark.parametrize("u_tokens", [[2, 0, 3, 1], [4, 0, 0, 0], [1, 1, 1, 1]])
+def test_dense_and_scattered_u_writes_agree(monkeypatch, u_tokens):
+    """step_advantages picks a dense or a scattered write of the U value per batch: both give the same tensor."""
+    import verl_multiling.estimators.tapo as tapo
+
+    adv_u, adv_r = torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([10.0, 20.0, 30.0, 40.0])
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 1]])
+    results = []
+    for cost in (0, 10**6):  # 0: always scatter; huge: always dense
+        monkeypatch.setattr(tapo, "SCATTER_COST", cost)
+        results.append(tapo.step_advantages(adv_u, adv_r, torch.tensor(u_tokens), mask, lam=0.5))
+    assert torch.equal(results[0], results[1])
+    expected = torch.tensor([[(adv_u[i] + 0.5 * adv_r[i]).item() if t < u_tokens[i] else adv_r[i].item()
+                              for t in range(4)] for i in range(4)]) * mask
+    assert torch.equal(results[0], expected)

@@ -90,8 +90,10 @@ def step_advantages(
 
     The two per-sample values are formed in the inputs' precision (float64 from the estimator) and clamped
     to the float32 range, so huge rewards cannot overflow to inf; the B x L result is in float32. Cost O(B·L)
-    for the broadcast of Â^R (as GRPO's) plus O(Σ_i |U_i|) to write the U value through flat
-    (row, column) indices of the U tokens only.
+    for the broadcast of Â^R (as GRPO's) plus the cheaper of two ways to write the U value: rewrite the
+    leading max_i u_i columns (dense, O(B·max_i u_i); U is a prefix and translations are short), or scatter
+    through flat indices of the U tokens only (O(Σ_i u_i), a few times dearer per element), chosen per batch
+    so that one runaway translation cannot cost another B x L pass.
 
     >>> step_advantages(torch.tensor([1.0, 2.0]), torch.tensor([10.0, 20.0]), torch.tensor([2, 0]),
     ...                 torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]]), lam=0.5).tolist()
@@ -107,11 +109,20 @@ def step_advantages(
     if total == 0:
         return out
     value_u = _to_float32(adv_u + lam * adv_r)
+    width = int(u.max())
+    if len(u) * width <= SCATTER_COST * total:  # dense: the leading columns, t < u_i
+        in_u = torch.arange(width, device=out.device) < u.unsqueeze(-1)
+        out[:, :width] = torch.where(in_u, value_u.unsqueeze(-1), value_r.unsqueeze(-1)) * mask[:, :width]
+        return out
     rows = torch.repeat_interleave(torch.arange(len(u), device=out.device), u, output_size=total)
     row_base = torch.arange(len(u), device=out.device) * length - (torch.cumsum(u, 0) - u)
     flat = torch.arange(total, device=out.device) + torch.repeat_interleave(row_base, u, output_size=total)
     out.view(-1)[flat] = value_u[rows] * mask.reshape(-1)[flat]  # flat = i * L + t for t < u_i
     return out
+
+
+# cost of one scattered U element relative to one element of the dense rewrite (measured on CPU: ~8x)
+SCATTER_COST = 8
 
 
 def _to_float32(values: torch.Tensor) -> torch.Tensor:

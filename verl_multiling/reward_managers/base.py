@@ -59,13 +59,20 @@ class MultilingRewardManager(RewardManagerBase):
         except ScorerFailure:
             raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
-            kind = type(exc).__name__
-            if not self.failures[kind]:
-                logger.exception("verl_multiling: scoring failed (%s); the sample scores 0 with reward_error=1", kind)
-            self.failures[kind] += 1
-            parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0)
+            parts = self.failed_parts(exc)
         score = float(parts["score"])
         return {"reward_score": score, "reward_extra_info": parts}
+
+    def failed_parts(self, exc: Exception, **overrides: Any) -> dict[str, Any]:
+        """The parts of a rollout whose scoring raised: score 0, ``reward_error=1``, the failure counted per
+        exception type and its traceback logged the first time (``overrides`` set recipe-specific reasons).
+        Call it from an ``except Exception`` block."""
+        kind = type(exc).__name__
+        if not self.failures[kind]:
+            logger.exception("verl_multiling %s: scoring failed (%s); the sample scores 0 with reward_error=1",
+                             type(self).__name__, kind)
+        self.failures[kind] += 1
+        return dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0, **overrides)
 
     def _decode(self, item) -> str:
         response_ids = item.batch["responses"]

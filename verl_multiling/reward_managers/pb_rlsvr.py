@@ -19,7 +19,6 @@ The reward and its parts are documented in :mod:`verl_multiling.rewards.pb_rlsvr
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -29,8 +28,6 @@ from verl_multiling.faults import ScorerFailure, ScorerGuard, ScorerUnavailable
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.pb_rlsvr import EXTRA_KEYS, PbRlsvrConfig, Prepared, finish, prepare
 from verl_multiling.scorers.semantic import MicroBatcher, SemanticScorer, build_scorer, chrf_similarity
-
-logger = logging.getLogger(__name__)
 
 
 @register("pb_rlsvr")
@@ -81,12 +78,7 @@ class PbRlsvrRewardManager(MultilingRewardManager):
         except ScorerFailure:
             raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
-            kind = type(exc).__name__
-            if not self.failures[kind]:
-                logger.exception("verl_multiling pb_rlsvr: scoring failed (%s); the sample scores 0 with "
-                                 "reward_error=1", kind)
-            self.failures[kind] += 1
-            parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0)
+            parts = self.failed_parts(exc)
         return {"reward_score": float(parts["score"]), "reward_extra_info": parts}
 
     async def _finish(self, prepared: Prepared) -> dict[str, Any]:

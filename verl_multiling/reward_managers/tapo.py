@@ -10,7 +10,6 @@ use so that building a manager never loads a model.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import Counter
 from typing import Any, ClassVar
@@ -22,8 +21,6 @@ from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.tapo import TapoConfig, row_text, tapo_reward
 from verl_multiling.scorers.token_split import split_response_tokens
 from verl_multiling.scorers.translation import TranslationScorer
-
-logger = logging.getLogger(__name__)
 
 
 @register("tapo")
@@ -77,13 +74,7 @@ class TapoRewardManager(MultilingRewardManager):
         except ScorerFailure:
             raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
-            kind = type(exc).__name__
-            if not self.failures[kind]:
-                logger.exception("verl_multiling: TAPO scoring failed (%s); the sample scores 0 with reward_error=1",
-                                 kind)
-            self.failures[kind] += 1
-            parts = dict(self.extra_keys, score=0.0, answer_reason="reward_error", format_reason="reward_error",
-                         reward_error=1.0)
+            parts = self.failed_parts(exc, format_reason="reward_error")
         for key in ("format_reason", "trans_reason", "split_reason"):
             self.reasons[f"{key}={parts[key]}"] += 1
         return {"reward_score": float(parts["score"]), "reward_extra_info": parts}

@@ -179,15 +179,19 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field
     local = os.path.expanduser(path)
     if not os.path.exists(local):
         return [Finding("error", field, f"{path} does not exist; prepare data with scripts/prepare_data.py")], None
-    try:
-        frame = pd.read_parquet(local)
+    try:  # the schema, then only the columns checked below: the prompts (the bulk of a dataset) are not read
+        import pyarrow.parquet as pq
+
+        present = pq.read_schema(local).names
+        wanted = {"reward_model", "extra_info", settings.lang_key, *recipe_columns(cfg, settings)}
+        frame = pd.read_parquet(local, columns=[c for c in present if c in wanted])
     except Exception as exc:
         return [Finding("error", field, f"{path} is not a readable parquet file: {exc!r}")], None
     out: list[Finding] = []
     prompt_key = cfg.data.prompt_key
     for column, fix in ((prompt_key, f"or set data.prompt_key (now {prompt_key!r})"),
                         ("reward_model", "holding {'ground_truth': ...}")):
-        if column not in frame.columns:
+        if column not in present:
             out.append(Finding("error", field, f"{path} has no {column!r} column {fix}"))
     if "reward_model" in frame.columns:
         gold = frame["reward_model"].map(
@@ -222,6 +226,23 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field
         out.append(Finding("ok", field, f"{len(frame)} rows; languages {counts}"))
     out += check_recipe_columns(frame, cfg, settings, field, path)
     return out, frame
+
+
+def recipe_columns(cfg: DictConfig, settings: MultilingConfig) -> tuple[str, ...]:
+    """Dataset columns :func:`check_recipe_columns` reads (they may also sit inside ``extra_info``)."""
+    try:
+        if settings.recipe == "tapo":
+            from verl_multiling.rewards.tapo import TapoConfig
+
+            tapo = TapoConfig.from_config(cfg)
+            return tapo.reference_key, tapo.source_key
+        if settings.recipe == "pb_rlsvr":
+            from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
+
+            return (PbRlsvrConfig.from_config(cfg).pivot_key,)
+    except ValueError:
+        pass  # reported by check_multiling
+    return ()
 
 
 def check_recipe_columns(frame, cfg: DictConfig, settings: MultilingConfig, field: str, path: str) -> list[Finding]:

@@ -274,7 +274,7 @@ def check_tapo_columns(frame, cfg: DictConfig, field: str, path: str) -> list[Fi
     if tapo.translation.needs_reference:
         needed.append(("reference_key", tapo.reference_key, "the English question (scripts/prepare_data.py "
                                                            "--recipe tapo writes question_en)"))
-    if tapo.translation.metric != "chrf":
+    if tapo.translation.needs_source:
         needed.append(("source_key", tapo.source_key, "the question as asked"))
     out = []
     rows = frame.to_dict("records")

@@ -214,7 +214,7 @@ def translation_score(parsed: ParsedResponse, reference: str | None, source: str
         raise ValueError("tapo_reward: a response with a U step needs a translation scorer")
     if cfg.translation.needs_reference and reference is None:
         return 0.0, "no_reference", 0
-    if cfg.translation.metric != "chrf" and source is None:
+    if cfg.translation.needs_source and source is None:
         return 0.0, "no_source", 0
     try:
         outcome = scorer.score_outcome([parsed.translation], None if reference is None else [reference],

@@ -158,7 +158,7 @@ class RemoteScorer(TranslationScorer):
         self.handle, self.cfg, self.timeout_s = handle, cfg, timeout_s
         self.name = cfg.metric
         self.needs_reference = cfg.needs_reference
-        self.needs_source = cfg.metric != "chrf"
+        self.needs_source = cfg.needs_source
         self.reconnects = 0
         self._lock = threading.Lock()
 
@@ -201,7 +201,7 @@ class GuardedTranslationScorer(TranslationScorer):
     def __init__(self, cfg: TranslationConfig, policy: FaultPolicy):
         self.cfg, self.policy = cfg, policy
         self.name, self.needs_reference = cfg.metric, cfg.needs_reference
-        self.needs_source = cfg.metric != "chrf"
+        self.needs_source = cfg.needs_source
         self._inner: TranslationScorer | None = None
         self._lock = threading.Lock()
         self.guard = ScorerGuard(f"translation scorer {cfg.metric!r}", policy, fallback=self._fallback)

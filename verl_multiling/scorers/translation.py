@@ -122,6 +122,11 @@ class TranslationConfig:
     def needs_reference(self) -> bool:
         return self.metric in ("chrf", "comet")
 
+    @property
+    def needs_source(self) -> bool:
+        """COMET and CometKiwi read the question as asked; chrF does not."""
+        return self.metric != "chrf"
+
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.tapo.translation") -> TranslationConfig:
         """Read and validate the node; errors name the field."""

@@ -11,13 +11,20 @@ The job (``scripts/generate_pivot_references.py``, ``recipes/pb_rlsvr/generate_r
                                                                    any number of nodes on a shared disk)
       -> batches through a generator (vLLM on GPUs; transformers for small runs and tests)
       -> each finished batch is appended to WORK/part-<i>-of-<N>.jsonl, flushed and fsync'ed
+         (verl_multiling.resumable_jsonl: one writer per part file, locked)
       -> when every key is done: merge -> output parquet (+ pivot_response, pivot_answer, pivot_correct),
          written to a temporary file and renamed, with the settings in the parquet metadata.
 
-Resumable: a restarted job reads every part file, skips the keys already there and loses nothing that
-was written; a line torn by a kill (the last line of a part file, not valid JSON) is dropped and that
-question is generated again. Restarting with different sampling settings or model is refused (the
-settings are stored in WORK/settings.json) unless ``--restart`` wipes the work directory.
+Resumable: a restarted job reads every part file once (one streaming pass each), keeps the finished keys in
+memory, skips them and loses nothing that was written; each batch is appended without reading the file
+again. A line torn by a kill (bytes after the part file's last newline, even a cut inside a multi-byte
+character) is cut in place and that question is generated again; other shards' part files are only read.
+Restarting with different sampling settings or model is refused (the settings are stored in
+WORK/settings.json) unless ``--restart`` wipes the work directory. A corrupt work file (settings.json cut
+short, a ``null`` line or a record without its key in a part file) stops the job with the file and line;
+``--repair`` keeps the finished references: bad part lines go to ``part-....jsonl.rejected`` and an
+unreadable settings.json is moved to ``settings.json.rejected`` and written again from this command's flags
+(docs/resumable-jobs.md).
 
 Gold check (``gold_check``), where a row has ``reward_model.ground_truth``: ``keep`` (no check),
 ``flag`` (default: add ``pivot_correct`` = the pivot's boxed answer equals gold, None without gold),
@@ -29,11 +36,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from verl_multiling.resumable_jsonl import AppendOnlyJsonl, BadLinesError, FileInUseError, scan
 
 GOLD_CHECKS = ("keep", "flag", "drop")
 BACKENDS = ("transformers", "vllm")
@@ -122,61 +132,106 @@ def part_path(work_dir: Path, shard_index: int, num_shards: int) -> Path:
     return Path(work_dir) / f"part-{shard_index:05d}-of-{num_shards:05d}.jsonl"
 
 
-def read_done(work_dir: Path) -> tuple[dict[str, dict], int]:
-    """Every finished record in the work directory's part files, and the number of torn lines dropped.
+REPAIR_HINT = ("Rerun the same command with --repair: it moves the bad lines to PART.rejected and keeps every "
+               "finished reference (--restart would delete them; docs/resumable-jobs.md).")
 
-    Only a file's last line may be torn (a kill during a write); a bad line elsewhere is corruption.
+
+def record_key(record: dict) -> str:
+    """The key of a part-file record (the question's sha1); the record must also hold its response.
+
+    Raises:
+        KeyError: no ``key``. ValueError: a key that is not a sha1 hex digest, or no ``response`` string.
+    """
+    key = record.get("key")
+    if key is None:
+        raise KeyError("missing key")
+    if not isinstance(key, str) or len(key) != 40 or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError(f"key {key!r} is not a sha1 hex digest")
+    if not isinstance(record.get("response"), str):
+        raise ValueError("no response string")
+    return key
+
+
+def part_files(work_dir: Path) -> list[Path]:
+    return sorted(Path(work_dir).glob("part-*.jsonl"))
+
+
+def read_done(work_dir: Path) -> tuple[dict[str, dict], int]:
+    """Every finished record in the work directory's part files, and the number of torn tails ignored.
+
+    Read only (one streaming pass per file); only bytes after a file's last newline can be a torn write.
+
+    Raises:
+        BadLinesError: a bad complete line (naming the file and line, and ``--repair``).
     """
     done: dict[str, dict] = {}
     torn = 0
-    for path in sorted(Path(work_dir).glob("part-*.jsonl")):
-        lines = path.read_text(encoding="utf-8").split("\n")
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                if number >= len(lines) - 1:  # the last (possibly unterminated) line: a torn write
-                    torn += 1
-                    continue
-                raise ValueError(f"{path}:{number}: corrupt line in the middle of a part file; remove the work "
-                                 "directory (--restart) to regenerate") from None
-            done[record["key"]] = record
+    for path in part_files(work_dir):
+        found = scan(path, record_key, lambda record: done.__setitem__(record["key"], record))
+        if found.bad:
+            raise BadLinesError(path, found.bad, found.records, REPAIR_HINT)
+        torn += found.tail == "torn"
     return done, torn
 
 
-def append_records(path: Path, records: Iterable[dict]) -> None:
-    """Append records as JSON lines and make them durable (flush + fsync) before returning.
-
-    A torn last line left by an earlier kill is cut off first, so new records start on a clean line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.stat().st_size:
-        with path.open("rb+") as f:
-            data = f.read()
-            if not data.endswith(b"\n"):
-                f.truncate(data.rfind(b"\n") + 1)
-    with path.open("a", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+def done_keys(work_dir: Path, skip: Path | None = None) -> tuple[set[str], int]:
+    """The keys of every part file but ``skip``, and their torn tails (read only, keys only)."""
+    keys: set[str] = set()
+    torn = 0
+    for path in part_files(work_dir):
+        if path == skip:
+            continue
+        found = scan(path, record_key)
+        if found.bad:
+            raise BadLinesError(path, found.bad, found.records, REPAIR_HINT)
+        keys.update(found.keys)
+        torn += found.tail == "torn"
+    return keys, torn
 
 
-def check_settings(work_dir: Path, settings: JobSettings) -> None:
-    """Store the job's settings in the work dir, or refuse to mix references made with other settings."""
+class SettingsFileError(ValueError):
+    """settings.json cannot be read."""
+
+
+def check_settings(work_dir: Path, settings: JobSettings, repair: bool = False) -> None:
+    """Store the job's settings in the work dir, or refuse to mix references made with other settings.
+
+    Raises:
+        SettingsFileError: an unreadable settings.json (unless ``repair``: it is moved to
+            settings.json.rejected and written again from ``settings``).
+        ValueError: stored settings differ from ``settings``.
+    """
     path = Path(work_dir) / "settings.json"
     wanted = settings.as_dict()
     if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored != wanted:
-            diff = {k: (stored.get(k), wanted[k]) for k in wanted if stored.get(k) != wanted[k]}
-            raise ValueError(f"{work_dir} holds references made with other settings {diff} (stored, now); "
-                             "rerun with the same settings to resume, or --restart to start over")
-        return
+        stored, problem = None, None
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problem = f"not valid JSON ({exc})"
+        if problem is None and not isinstance(stored, dict):
+            problem = f"holds {type(stored).__name__}, not the settings object"
+        if problem is None:
+            if stored != wanted:
+                diff = {k: (stored.get(k), wanted[k]) for k in wanted if stored.get(k) != wanted[k]}
+                raise ValueError(f"{work_dir} holds references made with other settings {diff} (stored, now); "
+                                 "rerun with the same settings to resume, or --restart to start over")
+            return
+        if not repair:
+            raise SettingsFileError(
+                f"{path}: {problem}. It records the settings the finished references in {work_dir} were made "
+                "with; the part files are untouched. If this command's flags are the ones the job was started "
+                "with, rerun it with --repair: the file is moved to settings.json.rejected and written again from "
+                "these flags, and the job resumes (--restart would delete the finished references).")
+        os.replace(path, path.with_name("settings.json.rejected"))
+        print(f"{path}: {problem}; moved to settings.json.rejected and written again from this command's flags",
+              file=sys.stderr)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(wanted, indent=2), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(wanted, indent=2))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -301,11 +356,12 @@ def run_job(input_path: Path, output_path: Path, work_dir: Path, settings: JobSe
             generator_factory: Callable[[], Generator], *, batch_size: int = 8, shard_index: int = 0,
             num_shards: int = 1, gold_check: str = "flag", lang_key: str = "lang",
             ground_truth_key: str = "ground_truth", merge_output: bool = True, progress: bool = True,
-            on_batch: Callable[[int], None] | None = None) -> JobResult:
+            on_batch: Callable[[int], None] | None = None, repair: bool = False) -> JobResult:
     """Generate this shard's missing references, then merge when every shard is done (see module docstring).
 
     ``generator_factory`` is called only if there is something to generate (a finished shard loads no model).
     ``on_batch(n_done_this_run)`` is called after each durable batch (progress hooks, tests).
+    ``repair``: move bad part-file lines aside and rewrite an unreadable settings.json instead of stopping.
     """
     import pyarrow.parquet as pq
 
@@ -323,34 +379,45 @@ def run_job(input_path: Path, output_path: Path, work_dir: Path, settings: JobSe
         raise ValueError(f"{len(job_plan.missing_rows)} rows of {input_path} have no English question (rows {head}"
                          f"...): give it in column {settings.question_key!r} or extra_info.{settings.question_key} "
                          "(English rows may use their prompt), or set --question-key")
-    check_settings(work_dir, settings)
-    done, torn = read_done(work_dir)
-    mine = [k for k in job_plan.prompts if in_shard(k, shard_index, num_shards)]
-    todo = [k for k in mine if k not in done]
-    resumed = len(mine) - len(todo)
+    check_settings(work_dir, settings, repair)
     part = part_path(work_dir, shard_index, num_shards)
+    if repair:  # other shards' files too, each under its writer lock (refused while its shard runs)
+        for other in part_files(work_dir):
+            if other != part:
+                AppendOnlyJsonl(other, record_key, repair=True, hint=REPAIR_HINT).close()
     generated = 0
-    if todo:
-        generator = generator_factory()
-        bar = _progress(total=len(mine), initial=resumed, enabled=progress,
-                        desc=f"pivot references (shard {shard_index}/{num_shards})")
-        try:
-            for start in range(0, len(todo), batch_size):
-                keys = todo[start:start + batch_size]
-                t0 = time.perf_counter()
-                responses = generator.generate([job_plan.prompts[k] for k in keys], settings.sampling)
-                if len(responses) != len(keys):
-                    raise RuntimeError(f"the generator returned {len(responses)} responses for {len(keys)} prompts")
-                seconds = (time.perf_counter() - t0) / len(keys)
-                append_records(part, ({"key": k, "prompt": job_plan.prompts[k], "response": r,
-                                       "seconds": round(seconds, 4)} for k, r in zip(keys, responses, strict=True)))
-                generated += len(keys)
-                bar.update(len(keys))
-                if on_batch is not None:
-                    on_batch(generated)
-        finally:
-            bar.close()
+    with AppendOnlyJsonl(part, record_key, repair=repair, hint=REPAIR_HINT) as writer:
+        others, torn = done_keys(work_dir, skip=part)
+        torn += bool(writer.torn_bytes)
+        mine = [k for k in job_plan.prompts if in_shard(k, shard_index, num_shards)]
+        todo = [k for k in mine if k not in writer and k not in others]
+        resumed = len(mine) - len(todo)
+        if todo:
+            generator = generator_factory()
+            bar = _progress(total=len(mine), initial=resumed, enabled=progress,
+                            desc=f"pivot references (shard {shard_index}/{num_shards})")
+            try:
+                for start in range(0, len(todo), batch_size):
+                    keys = todo[start:start + batch_size]
+                    t0 = time.perf_counter()
+                    responses = generator.generate([job_plan.prompts[k] for k in keys], settings.sampling)
+                    if len(responses) != len(keys):
+                        raise RuntimeError(f"the generator returned {len(responses)} responses for {len(keys)} "
+                                           "prompts")
+                    seconds = (time.perf_counter() - t0) / len(keys)
+                    writer.append({"key": k, "prompt": job_plan.prompts[k], "response": r,
+                                   "seconds": round(seconds, 4)} for k, r in zip(keys, responses, strict=True))
+                    generated += len(keys)
+                    bar.update(len(keys))
+                    if on_batch is not None:
+                        on_batch(generated)
+            finally:
+                bar.close()
+    # once per run, after this shard's work: what every shard has finished by now (they may still run)
+    if merge_output:
         done, _ = read_done(work_dir)
+    else:
+        done = dict.fromkeys(done_keys(work_dir)[0])
     waiting = sum(1 for k in job_plan.prompts if k not in done)
     result = JobResult(generated, resumed, torn, merged=False, waiting_for=waiting)
     if merge_output and not waiting:
@@ -449,7 +516,10 @@ def build_parser():
     p.add_argument("--shard-index", type=int, default=int(os.environ.get("SHARD_INDEX", 0)))
     p.add_argument("--num-shards", type=int, default=int(os.environ.get("NUM_SHARDS", 1)))
     p.add_argument("--no-merge", action="store_true", help="only generate this shard (a later run merges)")
-    p.add_argument("--restart", action="store_true", help="delete the work directory first")
+    p.add_argument("--restart", action="store_true", help="delete the work directory first (finished references too)")
+    p.add_argument("--repair", action="store_true",
+                   help="keep finished work past a corrupt work file: move bad part-file lines to PART.rejected, "
+                        "rewrite an unreadable settings.json from these flags (docs/resumable-jobs.md)")
     p.add_argument("--device", default=None, help="transformers: cpu | cuda (default: cuda if available)")
     p.add_argument("--dtype", default="auto", help="transformers: auto | bfloat16 | float32 ...")
     p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm")
@@ -476,9 +546,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         def factory():
             return TransformersGenerator(args.model, args.device, args.dtype)
-    result = run_job(Path(args.input), Path(args.output), work_dir, settings, factory, batch_size=args.batch_size,
-                     shard_index=args.shard_index, num_shards=args.num_shards, gold_check=args.gold_check,
-                     lang_key=args.lang_key, merge_output=not args.no_merge, progress=not args.no_progress)
+    try:
+        result = run_job(Path(args.input), Path(args.output), work_dir, settings, factory,
+                         batch_size=args.batch_size, shard_index=args.shard_index, num_shards=args.num_shards,
+                         gold_check=args.gold_check, lang_key=args.lang_key, merge_output=not args.no_merge,
+                         progress=not args.no_progress, repair=args.repair)
+    except (ValueError, FileInUseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps({"generated": result.generated, "resumed": result.resumed, "torn_lines_dropped": result.torn,
                       "merged": result.merged, "waiting_for": result.waiting_for, "counts": result.counts,
                       "output": str(args.output) if result.merged else None}), flush=True)
@@ -506,6 +581,4 @@ def _progress(total: int, initial: int, enabled: bool, desc: str):
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())

@@ -4,6 +4,7 @@
                         [--tokenizer DIR] [--lid-backend lingua]
     verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
                         [--max-new-tokens 4096] [--temperature 0.6] [--backend auto|vllm|transformers]
+                        [--repair]
 
 ``eval`` scores generation files (fields: run, id, lang, response, ground_truth[, question_en,
 num_tokens, sample_index]; ``run`` defaults to the file stem) and writes ``DIR/metrics.json``,
@@ -117,6 +118,9 @@ def _generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=8, help="questions per batch (transformers)")
     parser.add_argument("--limit", type=int, default=None, help="stop after this many new samples")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repair", action="store_true",
+                        help="move bad lines of --out (a null line, a record without its key) to OUT.rejected "
+                             "and resume, keeping every good sample (docs/resumable-jobs.md)")
     return parser
 
 
@@ -124,14 +128,15 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     """Run ``generate``; returns the exit status."""
     args = _generate_parser().parse_args(argv)
     from verl_multiling.evaluation.generate import GenerationConfig, generate
+    from verl_multiling.resumable_jsonl import FileInUseError
 
     config = GenerationConfig(
         k=args.k, max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
         backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed, run=args.run,
     )
     try:
-        written = generate(args.data, args.model, args.out, config)
-    except (FileNotFoundError, ValueError) as exc:
+        written = generate(args.data, args.model, args.out, config, repair=args.repair)
+    except (FileNotFoundError, ValueError, FileInUseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {written} new samples to {args.out}")

@@ -9,10 +9,13 @@ Output: one JSONL record per sample, the fields ``verl-multiling eval`` reads::
     {"run", "id", "lang", "sample_index", "question", "question_en", "ground_truth",
      "response", "num_tokens"}
 
-Resumable: records are appended and flushed batch by batch; on a restart the samples already
-in the output, keyed by ``(lang, id, sample_index)``, are skipped (a truncated last line from a
-killed run is cut), so the file ends with each sample exactly once. ``limit`` stops after that
-many new samples (for chunked runs and tests).
+Resumable: the output is written by :class:`verl_multiling.resumable_jsonl.AppendOnlyJsonl`, keyed
+by ``(lang, id, sample_index)``: one streaming pass at start collects the samples already written (they
+are skipped), each batch is appended and fsync'ed without reading the file again, and a line torn by a
+kill is cut in place (never a rewrite of the file), so the file ends with each sample exactly once. A bad
+line in the middle (``null``, a record without its key) stops the run with the file and line number;
+``repair=True`` (``--repair``) moves such lines to ``OUT.rejected`` and resumes (docs/resumable-jobs.md).
+``limit`` stops after that many new samples (for chunked runs and tests).
 
 Backend ``auto``: vLLM when it imports and CUDA is available, else transformers ``generate``
 (sampling with ``temperature``/``top_p``; greedy when ``temperature == 0``).
@@ -23,11 +26,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
-from verl_multiling.evaluation.io import append_jsonl, read_jsonl_tolerant
+from verl_multiling.evaluation.io import read_jsonl_tolerant
+from verl_multiling.resumable_jsonl import AppendOnlyJsonl
 
-__all__ = ["GenerationConfig", "generate", "load_questions", "pending_samples", "pick_backend"]
+__all__ = ["GenerationConfig", "generate", "load_questions", "pending_samples", "pick_backend", "sample_key"]
+
+#: ``sampler(todo, config, run)`` -> batches of output records, for ``todo`` = ``(question, sample_index)`` pairs
+Sampler = Callable[[Sequence[tuple[dict[str, Any], int]], "GenerationConfig", str], Iterable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,23 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
     return questions
 
 
+def sample_key(record: dict[str, Any]) -> tuple[str, str, int]:
+    """The key of an output record, ``(lang, id, sample_index)``.
+
+    Raises:
+        KeyError: a key field missing or null. ValueError: ``sample_index`` not an integer.
+    """
+    missing = [name for name in ("lang", "id", "sample_index") if record.get(name) is None]
+    if missing:
+        raise KeyError(f"missing {', '.join(missing)}")
+    index = record["sample_index"]
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise ValueError(f"sample_index {index!r} is not an integer")
+    return str(record["lang"]), str(record["id"]), index
+
+
 def pending_samples(
-    questions: Sequence[dict[str, Any]], k: int, done: set[tuple[str, str, int]]
+    questions: Sequence[dict[str, Any]], k: int, done: Iterable[Hashable]
 ) -> list[tuple[dict[str, Any], int]]:
     """``(question, sample_index)`` pairs not yet in ``done`` (keys ``(lang, id, sample_index)``).
 
@@ -193,25 +215,34 @@ def _vllm_batches(model_path: str, todo, config: GenerationConfig, run: str):  #
                for (q, index), out in zip(chunk, outputs)]
 
 
-def generate(data: str | Path, model_path: str, out: str | Path, config: GenerationConfig) -> int:
-    """Append the missing samples of ``data`` to ``out``; returns how many were written."""
+def generate(data: str | Path, model_path: str, out: str | Path, config: GenerationConfig, *,
+             repair: bool = False, sampler: Sampler | None = None) -> int:
+    """Append the missing samples of ``data`` to ``out``; returns how many were written.
+
+    ``repair``: move bad lines of ``out`` aside instead of stopping (see the module docstring).
+    ``sampler``: makes the records of the pending samples, batch by batch; default: the model backend.
+    """
     from tqdm import tqdm
 
     out = Path(out)
     run = config.run or out.stem
     questions = load_questions(data)
-    done = {(str(r.get("lang")), str(r.get("id")), int(r.get("sample_index", -1)))
-            for r in read_jsonl_tolerant(out)}
-    todo = pending_samples(questions, config.k, done)
-    if config.limit is not None:
-        todo = todo[: max(config.limit, 0)]
-    if not todo:
-        return 0
-    backend = pick_backend(config.backend)
-    batches = (_vllm_batches if backend == "vllm" else _transformers_batches)(model_path, todo, config, run)
-    written = 0
-    with tqdm(total=len(todo), desc=f"generating ({backend})", unit="sample") as bar:
-        for records in batches:
-            written += append_jsonl(out, records)
-            bar.update(len(records))
+    hint = (f"Rerun the same command with --repair: it moves the bad lines to {out.name}.rejected, keeps every "
+            "good sample and generates only the missing ones (docs/resumable-jobs.md).")
+    with AppendOnlyJsonl(out, sample_key, repair=repair, hint=hint) as writer:
+        todo = pending_samples(questions, config.k, writer.keys)
+        if config.limit is not None:
+            todo = todo[: max(config.limit, 0)]
+        if not todo:
+            return 0
+        if sampler is None:
+            backend = pick_backend(config.backend)
+            sampler = functools.partial(_vllm_batches if backend == "vllm" else _transformers_batches, model_path)
+        else:
+            backend = "custom"
+        written = 0
+        with tqdm(total=len(todo), desc=f"generating ({backend})", unit="sample") as bar:
+            for records in sampler(todo, config, run):
+                written += writer.append(records)
+                bar.update(len(records))
     return written

@@ -1,36 +1,27 @@
-"""Read generation files (JSONL or parquet) into records, and append JSONL safely."""
+"""Read generation files (JSONL or parquet) into records; count tokens.
+
+JSONL files are read with :mod:`verl_multiling.resumable_jsonl` (the writer of ``verl-multiling generate``):
+a torn last line left by a killed writer, even one cut inside a multi-byte UTF-8 character, is ignored.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable
 
-__all__ = ["append_jsonl", "read_generations", "read_jsonl_tolerant", "token_counter"]
+from verl_multiling.resumable_jsonl import read_records
+
+__all__ = ["read_generations", "read_jsonl_tolerant", "token_counter"]
 
 
-def read_jsonl_tolerant(path: str | Path) -> list[dict[str, Any]]:
-    """Records of a JSONL file; a truncated last line (a killed writer) is ignored.
+def read_jsonl_tolerant(path: str | Path, hint: str | None = None) -> list[dict[str, Any]]:
+    """Records of a JSONL file (one JSON object a line); a torn last line (a killed writer) is ignored.
 
     Raises:
-        ValueError: a malformed line that is not the last one (naming the line number).
+        ValueError (:class:`~verl_multiling.resumable_jsonl.BadLinesError`): a complete line that is not a
+        JSON object, naming the file, line numbers and how to move the bad lines aside (``hint``).
     """
-    path = Path(path)
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    records = []
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            if number == last:
-                break
-            raise ValueError(f"{path}:{number + 1}: not valid JSON ({exc})") from exc
-    return records
+    return read_records(path, hint=hint)[0]
 
 
 def read_generations(path: str | Path) -> list[dict[str, Any]]:
@@ -55,26 +46,6 @@ def read_generations(path: str | Path) -> list[dict[str, Any]]:
         if not record.get("run"):
             record["run"] = path.stem
     return records
-
-
-def append_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> int:
-    """Append records (one JSON object a line, flushed per line); returns how many.
-
-    If the file ends in a partial line (a killed writer), that fragment is cut first.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.stat().st_size:
-        data = path.read_bytes()
-        if not data.endswith(b"\n"):
-            path.write_bytes(data[: data.rfind(b"\n") + 1])
-    count = 0
-    with open(path, "a", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            count += 1
-    return count
 
 
 def token_counter(name: str | Path | None = None) -> Callable[[str], int]:

@@ -3,7 +3,8 @@
 import pytest
 
 from verl_multiling.config import MultilingConfig
-from verl_multiling.rewards.adamame import adamame_reward, language_id_text, normalise_lang
+from verl_multiling.rewards.adamame import adamame_reward, language_id_text
+from verl_multiling.scorers.language_id import normalise_lang
 
 CFG = MultilingConfig.from_config({"multiling": {"languages": ["fr", "ja", "ko", "pt", "th"]}})
 

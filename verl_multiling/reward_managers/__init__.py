@@ -7,11 +7,15 @@ Select one with (the recipes do this)::
     reward.reward_manager.name=AdaMameRewardManager
 
 or by registry name (``reward.reward_manager.name=adamame``) once the plugin is installed.
-Importing this package also registers the plugin's estimators and trainers, so the importlib
-route fails loudly when the install is broken.
+Importing this package also registers the plugin's estimators and trainers
+(:mod:`verl_multiling.registration`), so the importlib route fails loudly when the install is broken.
 """
 
-import verl_multiling.register  # noqa: F401  (estimators and trainers, loudly)
+from verl_multiling.registration import register_estimators, register_trainers
+
+register_estimators()
+register_trainers()
+
 from verl_multiling.reward_managers.adamame import AdaMameRewardManager
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.reward_managers.pb_rlsvr import PbRlsvrRewardManager

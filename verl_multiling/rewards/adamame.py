@@ -25,7 +25,7 @@ from typing import Any
 
 from verl_multiling.config import MultilingConfig
 from verl_multiling.scorers.fidelity import language_match
-from verl_multiling.scorers.language_id import get_detector
+from verl_multiling.scorers.language_id import get_detector, normalise_lang
 from verl_multiling.scorers.math_answer import check_answer
 
 THINK_CLOSE = "</think>"
@@ -38,13 +38,6 @@ def language_id_text(response: str, cfg: MultilingConfig) -> str:
     if cfg.language_id.after_think and THINK_CLOSE in response:
         response = response.rsplit(THINK_CLOSE, 1)[1]
     return response[: cfg.language_id.max_chars]
-
-
-def normalise_lang(value: Any) -> str:
-    """A dataset language code as lowercase ISO 639-1 ('' when missing): 'FR' -> 'fr', 'zh-CN' -> 'zh'."""
-    if not isinstance(value, str):
-        return ""
-    return value.strip().lower().replace("_", "-").split("-")[0]
 
 
 def adamame_reward(response: str, gold: Any, query_lang: Any, cfg: MultilingConfig) -> dict[str, Any]:

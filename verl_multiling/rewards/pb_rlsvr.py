@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verl_multiling.config import MultilingConfig
-from verl_multiling.rewards.adamame import normalise_lang
+from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer
 from verl_multiling.confnode import node_get as _get

@@ -62,6 +62,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.confnode import node_get as _get
 
@@ -534,13 +535,6 @@ def _int(node: Any, prefix: str, key: str, default: int, minimum: int) -> int:
 
 
 # --- the reward --------------------------------------------------------------------------------------
-
-
-def normalise_lang(value: Any) -> str:
-    """'FR' -> 'fr', 'zh-CN' -> 'zh', None -> ''."""
-    if not isinstance(value, str):
-        return ""
-    return value.strip().lower().replace("_", "-").split("-")[0]
 
 
 def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: ReflectionConfig | None = None, *,

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verl_multiling.faults import ScorerFailure
-from verl_multiling.rewards.adamame import normalise_lang
+from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
 from verl_multiling.confnode import node_get as _get

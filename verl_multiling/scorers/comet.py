@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from verl_multiling.scorers.translation import TranslationScorer
+from verl_multiling.scorers.translation_base import TranslationScorer
 
 SUPPORTED = ("regression_metric", "unified_metric")
 ENCODERS = ("XLM-RoBERTa",)

@@ -129,6 +129,16 @@ def normalize_code(code: str | None) -> str | None:
     return _CODE_ALIASES.get(code, code)
 
 
+def normalise_lang(value: Any) -> str:
+    """A dataset's query-language value as the code the detectors report ('' when missing), so that
+    ``ℓ_i = ℓ_q`` compares like with like: :func:`normalize_code` for a string, '' otherwise.
+
+    >>> normalise_lang("FR"), normalise_lang("zh-CN"), normalise_lang("pt_BR"), normalise_lang(None)
+    ('fr', 'zh', 'pt', '')
+    """
+    return (normalize_code(value) or "") if isinstance(value, str) else ""
+
+
 def normalize_languages(languages: str | Iterable[str] | None) -> tuple[str, ...] | None:
     """Normalise a language set to a sorted tuple of unique codes (``None`` = unrestricted).
 

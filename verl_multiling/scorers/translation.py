@@ -21,44 +21,18 @@ reward worker. Config: ``multiling.tapo.translation`` (see :class:`TranslationCo
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from verl_multiling.confnode import check_device
 from verl_multiling.confnode import node_get as _get
-from verl_multiling.faults import Outcome
+from verl_multiling.scorers.translation_base import TranslationScorer
+
+__all__ = ["METRICS", "ChrFScorer", "CometSettings", "TranslationConfig", "TranslationScorer", "build_scorer",
+           "get_local_scorer"]
 
 METRICS = ("chrf", "comet", "cometkiwi")
 SERVICE_MODES = ("auto", "ray", "local")
-
-
-class TranslationScorer(ABC):
-    """Scores in [0, 1], one per hypothesis; ``references``/``sources`` are required when
-    ``needs_reference``/``needs_source``."""
-
-    name: str = ""
-    needs_reference: bool = True
-    needs_source: bool = False
-
-    @abstractmethod
-    def score(self, hypotheses: Sequence[str], references: Sequence[str] | None = None,
-              sources: Sequence[str] | None = None) -> list[float]: ...
-
-    def score_outcome(self, hypotheses: Sequence[str], references: Sequence[str] | None = None,
-                      sources: Sequence[str] | None = None) -> Outcome[list[float]]:
-        """``score`` with how it went: retries spent and whether the fallback scored it (see
-        :mod:`verl_multiling.faults`; plain scorers never retry nor fall back)."""
-        return Outcome(self.score(hypotheses, references, sources))
-
-    def check_inputs(self, hypotheses, references, sources) -> None:
-        n = len(hypotheses)
-        for label, values, needed in (("references", references, self.needs_reference),
-                                      ("sources", sources, self.needs_source)):
-            if needed and (values is None or len(values) != n):
-                got = "none" if values is None else str(len(values))
-                raise ValueError(f"{self.name}: {n} hypotheses need {n} {label}, got {got}")
 
 
 class ChrFScorer(TranslationScorer):

@@ -1,0 +1,113 @@
+"""The package's own import graph has no cycle, and shared helpers exist once."""
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "verl_multiling"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = path
+    return mods
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports anywhere in its body (function-level imports included:
+    a lazy import still makes a circle that the next refactor turns into an ImportError)."""
+    mods = _modules()
+
+    def resolve(name: str) -> str | None:
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for module, path in mods.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [resolve(alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    head = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(head + ([base] if base else []))
+                targets = [resolve(f"{base}.{a.name}") if f"{base}.{a.name}" in mods else resolve(base)
+                           for a in node.names]
+            else:
+                continue
+            edges[module].update(t for t in targets if t and t != module)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_register_and_reward_managers_do_not_import_each_other():
+    edges = import_graph()
+    assert "verl_multiling.register" not in edges["verl_multiling.reward_managers"]
+    assert "verl_multiling.scorers.translation" not in edges["verl_multiling.scorers.comet"]
+
+
+def test_one_normalise_lang():
+    definitions = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
+                   if re.search(r"^def normalise_lang\(", p.read_text(encoding="utf-8"), re.M)]
+    assert definitions == ["verl_multiling/scorers/language_id.py"]
+
+
+def test_registration_through_the_reward_managers_alone():
+    """The importlib route (reward.reward_manager.source=importlib) registers estimators and trainers."""
+    import verl_multiling.reward_managers  # noqa: F401
+    from verl.trainer.ppo import core_algos
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    from verl_multiling.registration import ESTIMATORS, TRAINERS
+
+    for name in ESTIMATORS:
+        core_algos.get_adv_estimator_fn(name)
+    for mode in TRAINERS:
+        get_trainer_cls(mode)

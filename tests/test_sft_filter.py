@@ -368,8 +368,9 @@ def test_recipe_composes_with_the_sft_trainer(sft_cfg):
     assert (recipes_dir() / "recipe" / "adamame_sft.yaml").read_text().startswith("# @package _global_")
     model, data, optim, trainer = sft_cfg.model, sft_cfg.data, sft_cfg.optim, sft_cfg.trainer
     assert model.path == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
-    assert (model.lora_rank, model.lora_alpha, model.target_modules) == (32, 64, "all-linear")
-    assert optim.lr == pytest.approx(1e-5) and optim.lr_scheduler_type == "cosine"
+    # the released LLaMA-Factory run: lora_target all, rank/alpha unset (its defaults 8 / 16), lr 2e-4
+    assert (model.lora_rank, model.lora_alpha, model.target_modules) == (8, 16, "all-linear")
+    assert optim.lr == pytest.approx(2e-4) and optim.lr_scheduler_type == "cosine"
     assert data.messages_key == "messages" and data.max_length >= 4096
     assert data.max_token_len_per_gpu >= data.max_length and data.truncation == "error"
     assert data.pad_mode == "no_padding" and model.use_remove_padding
@@ -438,7 +439,7 @@ def test_recipe_template_trains_on_the_whole_trace(tmp_path, cli, r1_like_model_
     paths = (f"model.path={r1_like_model_dir}", f"data.train_files={out}")
 
     model, trained = _trained_texts(compose_sft(*paths), indices)
-    assert model.lora_rank == 32 and model.lora_alpha == 64
+    assert model.lora_rank == 8 and model.lora_alpha == 16
     prompt = model.tokenizer.apply_chat_template([{"role": "user", "content": "Q"}], tokenize=False,
                                                  add_generation_prompt=True)
     assert prompt == "<｜begin▁of▁sentence｜><｜User｜>Q<｜Assistant｜><think>\n"

@@ -142,12 +142,47 @@ def test_masked_tokens_stay_zero():
     assert torch.all(adv[0, 3:] == 0)
 
 
-def test_nan_rewards_never_reach_the_advantage():
-    r = outcome_rewards([float("nan"), 1.0, float("inf"), 0.0])
+def test_strange_lang_match_cells_read_as_zero():
+    r = outcome_rewards([1.0, 1.0, 1.0, 0.0])
     adv, _ = compute_adamame_align_advantage(r, torch.ones_like(r), index=np.array([0, 0, 1, 1]), config=algo(),
                                              reward_extra_info=info([None, 1, 1, float("nan")]), global_step=1,
                                              total_steps=10)
     assert torch.isfinite(adv).all()
+
+
+@pytest.mark.parametrize("fn", [compute_adamame_align_advantage, compute_adamame_advantage])
+def test_non_finite_rewards_are_an_error_naming_count_and_uids(fn):
+    """Issue 13 item 7: NaN/±inf token rewards used to become 0 silently (a +inf reward then got the lowest
+    advantage of its group); now the estimator stops with how many samples and which uids."""
+    r = outcome_rewards([float("nan"), 1.0, float("inf"), 0.0, 1.0, -float("inf")])
+    index = np.array(["q-0", "q-0", "q-1", "q-1", "q-2", "q-2"], dtype=object)
+    langs = ["fr"] * 6
+    with pytest.raises(ValueError, match=r"3 of 6 samples have a non-finite reward .*uids \['q-0', 'q-1', 'q-2'\] "
+                                         r"\(1 NaN, 1 \+inf, 1 -inf\)"):
+        fn(r, torch.ones_like(r), index=index, config=algo(), reward_extra_info=info([1] * 6, langs),
+           global_step=1, total_steps=10)
+    r = outcome_rewards([1.0, float("inf")] * 10)
+    with pytest.raises(ValueError, match=r"10 of 20 samples .*'u7', '... 2 more'\]"):
+        fn(r, torch.ones_like(r), index=np.array([f"u{i // 2}" for i in range(20)], dtype=object), config=algo(),
+           reward_extra_info=info([1] * 20, ["fr"] * 20), global_step=1, total_steps=10)
+
+
+def test_finite_rewards_whose_float32_sum_overflows_are_not_an_error():
+    r = torch.tensor([[3e38, 3e38], [0.0, 1.0]])
+    adv, _ = compute_adamame_align_advantage(r, torch.ones_like(r), index=np.array([0, 0]), config=algo(),
+                                             reward_extra_info=info([0, 0]), global_step=1, total_steps=10)
+    assert torch.isfinite(adv).all() and adv[0, 0] > 0 > adv[1, 0]
+
+
+@pytest.mark.parametrize("fn", [compute_adamame_align_advantage, compute_adamame_advantage])
+def test_wrong_shapes_name_the_arguments(fn):
+    r = outcome_rewards([1.0, 0.0, 1.0, 0.0])
+    kwargs = dict(config=algo(), reward_extra_info=info([1] * 4, ["fr"] * 4), global_step=1, total_steps=10)
+    with pytest.raises(ValueError, match=r"index \(the uids.*has 3 labels but token_level_rewards has shape "
+                                         r"\(4, 5\) \(4 samples\)"):
+        fn(r, torch.ones_like(r), index=np.array([0, 0, 1]), **kwargs)
+    with pytest.raises(ValueError, match=r"response_mask has shape \(4, 3\) but token_level_rewards has \(4, 5\)"):
+        fn(r, torch.ones(4, 3), index=np.array([0, 0, 1, 1]), **kwargs)
 
 
 def test_without_the_bridge_the_error_says_how_to_fix_it():

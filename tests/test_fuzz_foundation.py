@@ -102,6 +102,12 @@ def test_estimators_never_emit_nan(group_sizes, data, step, full):
                                                          max_size=n)), dtype=object)}
     fn = compute_adamame_advantage if full else compute_adamame_align_advantage
     algo = OmegaConf.create({"adamame": {"bonus": 2.0}})
+    bad = int((~torch.isfinite(rewards)).sum())
+    if bad:  # a NaN/±inf reward is an error naming how many samples (estimators.inputs), never a silent 0
+        with pytest.raises(ValueError, match=f"{bad} of {n} samples have a non-finite reward"):
+            fn(token_rewards, mask, index=index, config=algo, reward_extra_info=info, global_step=step,
+               total_steps=100)
+        return
     adv, ret = fn(token_rewards, mask, index=index, config=algo, reward_extra_info=info, global_step=step,
                   total_steps=100)
     assert adv.shape == (n, 4) and torch.isfinite(adv).all()

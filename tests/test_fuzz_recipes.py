@@ -306,6 +306,11 @@ def test_tapo_advantages_finite_and_shaped(group_sizes, data, mode, norm, lam, f
     column = lambda cells: np.array(data.draw(st.lists(cells, min_size=n, max_size=n)), dtype=object)  # noqa: E731
     info = {"r_trans": column(CELLS), "r_fmt": column(CELLS), "u_tokens": column(U_CELLS)}
     algo = OmegaConf.create({"tapo": {"mode": mode, "lam": lam, "norm_by_std": norm, "format_weight": format_weight}})
+    bad = int((~torch.isfinite(token_rewards[:, -1])).sum())
+    if bad:  # a NaN/±inf reward is an error naming how many samples (estimators.inputs), never a silent 0
+        with pytest.raises(ValueError, match=f"tapo: {bad} of {n} samples have a non-finite reward"):
+            compute_tapo_advantage(token_rewards, mask, index=index, config=algo, reward_extra_info=info)
+        return
     adv, ret = compute_tapo_advantage(token_rewards, mask, index=index, config=algo, reward_extra_info=info)
     assert adv.shape == (n, length) and adv.dtype == torch.float32
     assert torch.isfinite(adv).all()

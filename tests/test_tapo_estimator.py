@@ -171,11 +171,25 @@ def test_dr_grpo_without_std():
 def test_strange_columns_give_finite_advantages():
     extra = info([None, float("nan"), "x", 0.2, 0.5, float("inf"), 0.3], [None, -3, 2, 1, 2, 2, float("nan")],
                  r_fmt=[None, 1, "y", 0, 1, 1, 1])
-    r = outcome_rewards([float("nan"), 0, 1, 0, 1, 1, float("inf")], LENGTHS)
+    r = outcome_rewards([0, 0, 1, 0, 1, 1, 1], LENGTHS)
     adv, _ = compute_tapo_advantage(r, mask_for(LENGTHS), index=INDEX, config=algo(format_weight=0.5),
                                     reward_extra_info=extra)
     assert torch.isfinite(adv).all()
     assert torch.all(adv * (1 - mask_for(LENGTHS)) == 0)
+
+
+@pytest.mark.parametrize("mode", ["step", "contrast"])
+def test_non_finite_rewards_and_wrong_index_are_errors(mode):
+    """Issue 13 item 7: NaN/±inf r_acc used to become 0 silently; a wrong-length index gave a raw torch error."""
+    extra = info(R_TRANS, U_TOK)
+    r = outcome_rewards([float("nan"), 0, 1, 0, 1, float("inf"), 1], LENGTHS)
+    with pytest.raises(ValueError, match=r"tapo: 2 of 7 samples have a non-finite reward .*uids \['a', 'b'\]"):
+        compute_tapo_advantage(r, mask_for(LENGTHS), index=INDEX, config=algo(mode=mode), reward_extra_info=extra)
+    r = outcome_rewards(R_ACC, LENGTHS)
+    with pytest.raises(ValueError, match=r"tapo: index \(the uids.*has 6 labels but token_level_rewards has shape "
+                                         r"\(7, 5\)"):
+        compute_tapo_advantage(r, mask_for(LENGTHS), index=INDEX[:6], config=algo(mode=mode),
+                               reward_extra_info=extra)
 
 
 def test_without_the_bridge_the_error_says_how_to_fix_it():

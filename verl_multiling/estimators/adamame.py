@@ -13,7 +13,8 @@ m_i = 1[l_i = l_q and l_i known]; t is the training step and T the total number 
     Our default, not the paper's: a rollout with no detectable language gets a_i = 1.
 
 The bonus is multiplicative: a wrong answer scores 0 whatever its language. r_i is the summed
-token-level reward (verl's convention, so ``use_kl_in_reward`` keeps its meaning).
+token-level reward (verl's convention, so ``use_kl_in_reward`` keeps its meaning); a NaN or ±inf r_i
+is an error naming the samples' uids (:mod:`verl_multiling.estimators.inputs`), never a silent 0.
 
 Per-sample inputs beyond verl's (``reward_extra_info``, ``global_step``, ``total_steps``) come from
 the per-sample trainer bridge (:mod:`verl_multiling.bridge`); the reward manager writes
@@ -31,6 +32,7 @@ import torch
 
 from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize, group_value_counts
+from verl_multiling.estimators.inputs import sequence_rewards
 from verl_multiling.estimators.schedules import SCHEDULES, alignment_factor, exploration_anneal
 
 LANG_MATCH_KEY = "lang_match"
@@ -157,9 +159,9 @@ def _adamame(token_level_rewards, response_mask, index, config, reward_extra_inf
         raise ValueError(f"{name}: T is unknown; set algorithm.adamame.total_steps or trainer.total_training_steps")
     with torch.no_grad():
         device = token_level_rewards.device
-        # float64 so that s_i = r_i a_i (1 + B g m_i) cannot overflow for huge (if strange) rewards
-        rewards = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float64), nan=0.0, posinf=0.0,
-                                   neginf=0.0)
+        # float64 so that s_i = r_i a_i (1 + B g m_i) cannot overflow for huge (if strange) rewards; a NaN/±inf
+        # r_i or an index of the wrong length is an error naming the samples (estimators.inputs)
+        rewards = sequence_rewards(name, token_level_rewards, response_mask, index)
         match = float_column(reward_extra_info, LANG_MATCH_KEY, len(rewards), name, "AdaMameRewardManager").to(device)
         gid, n_groups = group_ids(index, device=device)
         g_t = alignment_factor(global_step, total, cfg.schedule, cfg.floor, cfg.stages)

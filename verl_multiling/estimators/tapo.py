@@ -22,7 +22,8 @@ group-normalise(s)_i = (s_i − mean_g s) / (std_g s + ε), unbiased std, a grou
 and std 1 (verl GRPO's convention); ``norm_by_std: false`` gives Dr.GRPO's s_i − mean_g s.
 
 Inputs: r_acc is the summed token-level reward (the reward manager's scalar is r_acc, so verl's
-``use_kl_in_reward`` keeps its meaning); r_trans, r_fmt and u_tokens (|U_i|, 0 without a U step)
+``use_kl_in_reward`` keeps its meaning; NaN or ±inf is an error naming the uids,
+:mod:`verl_multiling.estimators.inputs`); r_trans, r_fmt and u_tokens (|U_i|, 0 without a U step)
 come from each sample's ``reward_extra_info``, which the per-sample bridge
 (``trainer.v1.trainer_mode=multiling_sync``) passes. A U boundary beyond the valid response (a
 response cut off inside U) is clamped to the response: every valid token is then in U.
@@ -39,6 +40,7 @@ import torch
 
 from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize
+from verl_multiling.estimators.inputs import sequence_rewards
 from verl_multiling.confnode import node_get as _get
 
 R_TRANS_KEY = "r_trans"
@@ -157,9 +159,9 @@ def compute_tapo_advantage(
     with torch.no_grad():
         device = token_level_rewards.device
         n = token_level_rewards.shape[0]
-        # float64 so that r_acc + w r_trans and Â^U + λ Â^R cannot overflow for huge (if strange) rewards
-        r_acc = torch.nan_to_num(token_level_rewards.sum(dim=-1).to(torch.float64), nan=0.0, posinf=0.0,
-                                 neginf=0.0)
+        # float64 so that r_acc + w r_trans and Â^U + λ Â^R cannot overflow for huge (if strange) rewards; a
+        # NaN/±inf r_acc or an index of the wrong length is an error naming the samples (estimators.inputs)
+        r_acc = sequence_rewards("tapo", token_level_rewards, response_mask, index)
         r_trans = _column(reward_extra_info, R_TRANS_KEY, n).to(device, torch.float64)
         if cfg.format_weight:
             r_acc = r_acc + cfg.format_weight * _column(reward_extra_info, R_FMT_KEY, n).to(device, torch.float64)

@@ -487,7 +487,7 @@ def test_run_sft_filters_then_launches_torchrun(tmp_path, tokenizer_dir):
     calls, result = _run_launcher(
         tmp_path, {"NNODES": "1", "NPROC_PER_NODE": "2", "MODEL": str(tokenizer_dir)},
         "trainer.total_epochs=1", "optim.lr=2e-5")
-    filter_call, train_call, merge_call = calls
+    filter_call, train_call, merge_call, lora_merge_call = calls
     data = tmp_path / "data"
     assert filter_call[0] == str(SCRIPT) and filter_call[-2:] == ["--output", str(data / "sft_train.parquet")]
     assert "--tokenizer" in filter_call and "--max-length" in filter_call
@@ -498,7 +498,11 @@ def test_run_sft_filters_then_launches_torchrun(tmp_path, tokenizer_dir):
     assert "trainer.n_gpus_per_node=2" in train_call and train_call[-2:] == ["trainer.total_epochs=1", "optim.lr=2e-5"]
     assert merge_call[:3] == ["-m", "verl.model_merger", "merge"]
     assert merge_call[merge_call.index("--local_dir") + 1] == str(tmp_path / "ckpt" / "global_step_7")
-    assert "lora_adapter_path=" in result.stdout
+    # then the adapter is folded into the weights: stage 2 starts from the merged model
+    hf = str(tmp_path / "ckpt" / "global_step_7" / "merged_hf")
+    assert lora_merge_call == ["-m", "verl_multiling.lora_merge", "--model", hf, "--adapter", hf + "/lora_adapter",
+                               "--out", str(tmp_path / "ckpt" / "merged")]
+    assert f"model.path={tmp_path / 'ckpt' / 'merged'}" in result.stdout
 
 
 def test_run_sft_on_a_second_node_only_trains(tmp_path):

@@ -7,7 +7,9 @@ set -euo pipefail
 
 NNODES=${NNODES:-4}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-MODEL=${MODEL:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}   # or Qwen/Qwen3-4B [paper]
+REPO_DIR=${REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# the stage-1 model with its LoRA merged in (recipes/adamame/run_sft.sh writes it) [released]
+MODEL=${MODEL:-$REPO_DIR/checkpoints/verl_multiling/adamame_sft/merged}
 TRAIN=${TRAIN:-$HOME/data/adamame/train.parquet}
 VAL=${VAL:-$HOME/data/adamame/val.parquet}
 ROLLOUT_TP=${ROLLOUT_TP:-1}
@@ -30,5 +32,5 @@ python -m verl.trainer.main_ppo +recipe=adamame \
   reward.num_workers="$REWARD_WORKERS" \
   trainer.nnodes="$NNODES" trainer.n_gpus_per_node="$GPUS_PER_NODE" \
   trainer.default_local_dir="$CKPT_DIR" \
-  trainer.logger='[console,wandb]' trainer.save_freq=20 trainer.test_freq=10 \
+  trainer.logger='[console,wandb]' \
   "$@"

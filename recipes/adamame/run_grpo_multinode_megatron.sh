@@ -7,7 +7,9 @@ set -euo pipefail
 
 NNODES=${NNODES:-4}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-MODEL=${MODEL:-Qwen/Qwen3-4B}
+REPO_DIR=${REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# the stage-1 model with its LoRA merged in (recipes/adamame/run_sft.sh writes it) [released]
+MODEL=${MODEL:-$REPO_DIR/checkpoints/verl_multiling/adamame_sft/merged}
 TRAIN=${TRAIN:-$HOME/data/adamame/train.parquet}
 VAL=${VAL:-$HOME/data/adamame/val.parquet}
 TP=${TP:-2}
@@ -32,5 +34,5 @@ python -m verl.trainer.main_ppo --config-name=ppo_megatron_trainer +recipe=adama
   reward.num_workers="$REWARD_WORKERS" \
   trainer.nnodes="$NNODES" trainer.n_gpus_per_node="$GPUS_PER_NODE" \
   trainer.default_local_dir="$CKPT_DIR" \
-  trainer.logger='[console,wandb]' trainer.save_freq=20 trainer.test_freq=10 \
+  trainer.logger='[console,wandb]' \
   "$@"

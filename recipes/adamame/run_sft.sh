@@ -7,8 +7,10 @@
 # Steps: (1) scripts/filter_sft_traces.py -> $DATA/sft_train.parquet (+ rejects and report);
 #        (2) torchrun -m verl.trainer.sft_trainer +recipe=adamame_sft (arguments after the script
 #            name are forwarded to it as Hydra overrides, e.g. trainer.total_epochs=2);
-#        (3) verl.model_merger turns the last checkpoint into a Hugging Face model and a LoRA
-#            adapter, the start of stage 2 (recipes/recipe/adamame.yaml).
+#        (3) verl.model_merger turns the last checkpoint into the base weights plus a LoRA adapter,
+#            and verl_multiling.lora_merge folds the adapter into the weights ($CKPT_DIR/merged), as the
+#            authors' released stage 1 does (llamafactory-cli export): stage 2 (+recipe=adamame, a
+#            fresh LoRA) starts from that merged model.
 # Every path and size below can be overridden through the environment.
 #
 # Multi-node: run this on every node with the same NNODES, MASTER_ADDR and MASTER_PORT and its own
@@ -39,9 +41,10 @@ SKIP_FILTER=${SKIP_FILTER:-0}
 
 # model and training
 MODEL=${MODEL:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}
-MAX_LENGTH=${MAX_LENGTH:-5120}
+MAX_LENGTH=${MAX_LENGTH:-8192}   # released cutoff_len
 CKPT_DIR=${CKPT_DIR:-$REPO_DIR/checkpoints/verl_multiling/adamame_sft}
 MERGE=${MERGE:-1}
+MERGED_DIR=${MERGED_DIR:-$CKPT_DIR/merged}   # the stage-2 model (run_grpo_*.sh default to it)
 
 # launch: NNODES x NPROC_PER_NODE GPUs
 NNODES=${NNODES:-1}
@@ -93,13 +96,16 @@ train() {
 }
 
 merge_last_checkpoint() {
-    local step merged
+    local step hf
     step=$(cat "$CKPT_DIR/latest_checkpointed_iteration.txt")
-    merged="$CKPT_DIR/global_step_${step}/merged_hf"
+    hf="$CKPT_DIR/global_step_${step}/merged_hf"
+    # verl's merger: FSDP shards -> base weights in $hf, the adapter in $hf/lora_adapter
     "$PYTHON" -m verl.model_merger merge --backend fsdp \
-        --local_dir "$CKPT_DIR/global_step_${step}" --target_dir "$merged"
-    echo "stage 1 done. Stage 2: +recipe=adamame actor_rollout_ref.model.path=$merged" \
-         "actor_rollout_ref.model.lora_adapter_path=$merged/lora_adapter"
+        --local_dir "$CKPT_DIR/global_step_${step}" --target_dir "$hf"
+    # fold the adapter in: W' = W + (alpha / r) B A
+    "$PYTHON" -m verl_multiling.lora_merge --model "$hf" --adapter "$hf/lora_adapter" --out "$MERGED_DIR"
+    echo "stage 1 done. Stage 2: MODEL=$MERGED_DIR bash recipes/adamame/run_grpo_1gpu.sh" \
+         "(or +recipe=adamame actor_rollout_ref.model.path=$MERGED_DIR)"
 }
 
 if [[ "$NODE_RANK" == 0 && "$SKIP_FILTER" != 1 ]]; then

@@ -24,10 +24,13 @@ metrics)`` looks the estimator up through ``core_algos.get_adv_estimator_fn`` (v
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 import transfer_queue as tq
+from omegaconf import OmegaConf
 from verl.trainer.ppo import core_algos
 from verl.trainer.ppo.v1 import (
     PPOTrainerColocateAsync,
@@ -40,6 +43,7 @@ from verl_multiling.config import MultilingConfig
 from verl_multiling.faults import FaultPolicy, check_error_rate, fault_metrics
 from verl_multiling.bridge.per_sample import (
     BRIDGE_TRAINER_MODES,
+    METRIC_PREFIX,
     accepted_kwargs,
     bound_estimator,
     per_language_metrics,
@@ -80,26 +84,61 @@ class PerSampleBridgeMixin:
         name = self.config.algorithm.adv_estimator
         estimator = core_algos.get_adv_estimator_fn(name)
         wanted = accepted_kwargs(estimator)
-        if not wanted:
-            return super()._compute_advantage(batch, metrics)
         available = {
             "reward_extra_info": columns,
             "global_step": int(self.global_steps),
             "total_steps": int(self.total_training_steps),
         }
-        extras = {k: available[k] for k in wanted}
-        with bound_estimator(core_algos.ADV_ESTIMATOR_REGISTRY, name, **extras):
-            return super()._compute_advantage(batch, metrics)
+        metrics[f"{METRIC_PREFIX}/bridge/global_step"] = available["global_step"]
+        metrics[f"{METRIC_PREFIX}/bridge/total_steps"] = available["total_steps"]
+        if wanted:
+            with bound_estimator(core_algos.ADV_ESTIMATOR_REGISTRY, name, **{k: available[k] for k in wanted}):
+                batch = super()._compute_advantage(batch, metrics)
+        else:
+            batch = super()._compute_advantage(batch, metrics)
+        self._dump_advantages(batch, columns, available)
+        return batch
+
+    def _dump_advantages(self, batch, columns: dict[str, np.ndarray], available: dict) -> None:
+        """With ``multiling.debug.advantage_dump_dir`` set: what verl stored for this step, for audits.
+
+        Writes ``step_<t>.pt`` holding the advantages verl will train on (read back from TransferQueue),
+        the rewards and response mask they came from, each sample's uid and reward_extra_info columns,
+        and the t and T the estimator was given. The file appears whole (written aside, then renamed).
+        """
+        directory = OmegaConf.select(self.config, "multiling.debug.advantage_dump_dir", default=None)
+        if not directory:
+            return
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
+                               select_fields=["uid", "advantages", "rm_scores", "response_mask"])
+        record = {
+            "estimator": str(self.config.algorithm.adv_estimator),
+            "global_step": available["global_step"],
+            "total_steps": available["total_steps"],
+            "uid": [str(u) for u in _as_list(data["uid"])],
+            "advantages": data["advantages"].to_padded_tensor(0.0).cpu(),
+            "token_level_rewards": data["rm_scores"].to_padded_tensor(0.0).cpu(),
+            "response_mask": data["response_mask"].to_padded_tensor(0).cpu(),
+            "reward_extra_info": {k: list(v) for k, v in columns.items()},
+        }
+        os.makedirs(directory, exist_ok=True)
+        target = os.path.join(directory, f"step_{available['global_step']}.pt")
+        torch.save(record, target + ".tmp")
+        os.replace(target + ".tmp", target)
 
     def _fetch_reward_extra_info(self, batch) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Each sample's reward_extra_info as columns, and each response's length, in batch order."""
         data = tq.kv_batch_get(
             keys=batch.keys, partition_id=batch.partition_id, select_fields=["extra_fields", "response_mask"]
         )
-        extra_fields = data["extra_fields"]
-        extra_fields = list(extra_fields.tolist() if hasattr(extra_fields, "tolist") else extra_fields)
+        extra_fields = _as_list(data["extra_fields"])
         response_length = data["response_mask"].to_padded_tensor(0).sum(-1).cpu().numpy()
         return reward_extra_columns(extra_fields), response_length
+
+
+def _as_list(values) -> list:
+    """A TransferQueue non-tensor field (numpy array, tensordict stack or list) as a list."""
+    return list(values.tolist() if hasattr(values, "tolist") else values)
 
 
 def _bridge_trainer(base: type, mode: str, registered: str) -> type:

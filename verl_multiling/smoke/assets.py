@@ -1,0 +1,60 @@
+"""The smoke run's inputs: a tiny random Qwen2 with the offline Qwen2.5 tokenizer, and a recipe's data.
+
+The model (2 layers, hidden 64, tied embeddings; about 9.8M parameters, nearly all the 151,665-token
+embedding) is built once with transformers and cached under ``$VERL_MULTILING_CACHE/smoke``; its EOS is
+``<|im_end|>`` as in Qwen2.5's instruct models. The data are the recipe's bundled rollouts
+(``multiling.preflight_rollouts``) turned into verl's training frame, one row per prompt, so that a
+scripted rollout (:mod:`verl_multiling.cpu.server`) can answer every prompt from the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from verl_multiling.offline_tokenizer import cache_dir, offline_tokenizer_dir
+
+TINY_MODEL = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "max_position_embeddings": 4096, "tie_word_embeddings": True}
+"""The tiny model's Qwen2 shape (changing it changes the cache key)."""
+
+
+def tiny_model_dir(seed: int = 0) -> Path:
+    """A saved random Qwen2 + tokenizer, built on first use (a few seconds) and reused after."""
+    key = "-".join(f"{v}" for v in TINY_MODEL.values())
+    target = cache_dir() / "smoke" / f"tiny-qwen2-{key}-s{seed}"
+    if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    import torch
+    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(str(offline_tokenizer_dir()))
+    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    config = Qwen2Config(vocab_size=len(tokenizer), bos_token_id=tokenizer.pad_token_id, eos_token_id=eos,
+                         pad_token_id=tokenizer.pad_token_id, torch_dtype="float32", **TINY_MODEL)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(config)
+    staging = target.with_name(target.name + f".tmp{os.getpid()}")
+    model.save_pretrained(str(staging))
+    tokenizer.save_pretrained(str(staging))
+    GenerationConfig(eos_token_id=[eos], pad_token_id=tokenizer.pad_token_id).save_pretrained(str(staging))
+    staging.rename(target) if not target.exists() else None
+    return target
+
+
+def load_jsonl(path: str | os.PathLike) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_recipe_data(rollouts_path: str | os.PathLike, out_dir: Path, lang_key: str = "lang") -> tuple[Path, Path]:
+    """train.parquet (every prompt of the rollouts) and val.parquet (the first 8), in verl's row format."""
+    from verl_multiling.preflight.rollouts import load_rollouts, rows_as_dataset
+
+    frame = rows_as_dataset(load_rollouts(rollouts_path), lang_key)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train, val = out_dir / "train.parquet", out_dir / "val.parquet"
+    frame.to_parquet(train, index=False)
+    frame.head(8).to_parquet(val, index=False)
+    return train, val

@@ -114,11 +114,76 @@ def test_fault_metrics_and_the_stop_rule():
     m = fault_metrics(cols)
     assert m == {"multiling/faults/reward_error_rate": 0.25, "multiling/faults/reward_error_count": 1.0,
                  "multiling/faults/scorer_fallback_rate": 0.5, "multiling/faults/scorer_fallback_count": 2.0,
-                 "multiling/faults/scorer_retries_mean": 0.75}
+                 "multiling/faults/scorer_retries_mean": 0.75, "multiling/faults/unscored_rate": 0.25,
+                 "multiling/faults/unscored_count": 1.0}
     check_error_rate(cols, FaultPolicy(max_error_rate=0.25))
     with pytest.raises(RuntimeError, match="1 of 4 rollouts .* at step 7.*max_error_rate=0.2"):
         check_error_rate(cols, FaultPolicy(max_error_rate=0.2), step=7)
     check_error_rate({}, FaultPolicy(max_error_rate=0.0))  # managers without the column: nothing to check
+
+
+# ---- a math verifier that cannot start: counted, and part of the stop rule -----------------------------
+
+BROKEN_POOL_SCRIPT = r"""
+import json, resource, sys, threading
+
+from verl_multiling.config import MultilingConfig
+from verl_multiling.rewards.adamame import adamame_reward
+from verl_multiling.rewards.tapo import TapoConfig, tapo_reward
+
+cfg = MultilingConfig(languages=("fr",))
+adamame_reward("Donc la réponse est \\boxed{18}.", "18", "fr", cfg)  # load the language model first
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (16, hard))  # the math-verify pool cannot open its pipes
+rollouts = [("La réponse est \\boxed{\\frac{\\sqrt{2}}{2}}.", "\\frac{1}{\\sqrt{2}}"),
+            ("La réponse est \\boxed{(x+1)^2}.", "x^2+2x+1"),
+            ("La réponse est \\boxed{2\\pi}.", "\\tau"),
+            ("La réponse est \\boxed{18}.", "18")]
+out = {}
+def score():  # off the main thread, as verl's reward workers call it: math-verify needs its pool there
+    out["adamame"] = [adamame_reward(text, gold, "fr", cfg) for text, gold in rollouts]
+    out["tapo"] = [tapo_reward(text, gold, "fr", None, None, TapoConfig(), None)[0] for text, gold in rollouts]
+thread = threading.Thread(target=score)
+thread.start()
+thread.join()
+print(json.dumps(out))
+"""
+
+
+def test_a_math_verifier_that_cannot_start_is_a_counted_fault_and_stops_the_run(tmp_path):
+    """Issue 13 item 6: with a low file-descriptor limit the math-verify pool cannot start, every symbolic
+    answer scores 0 with verify_failed=1; that column is now a fault metric and part of max_error_rate."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "broken_pool.py"
+    script.write_text(BROKEN_POOL_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for recipe in ("adamame", "tapo"):
+        parts = out[recipe]
+        assert [p["answer_reason"] for p in parts] == ["verifier_error"] * 3 + ["numeric_match"], recipe
+        columns = {key: np.array([p.get(key, 0.0) for p in parts], dtype=object)
+                   for key in ("verify_failed", "reward_error")}
+        m = fault_metrics(columns)
+        assert m["multiling/faults/verify_failed_rate"] == 0.75 and m["multiling/faults/verify_failed_count"] == 3.0
+        assert m["multiling/faults/unscored_rate"] == 0.75
+        with pytest.raises(RuntimeError, match=r"3 of 4 rollouts \(75%\) could not be scored \(reward_error=1: 0, "
+                                               r"verify_failed=1: 3\) at step 2.*max_error_rate=0.5.*ulimit -n"):
+            check_error_rate(columns, FaultPolicy(), step=2)
+        check_error_rate(columns, FaultPolicy(max_error_rate=0.75))
+
+
+def test_the_stop_rule_counts_a_rollout_once_and_checks_lengths():
+    cols = {"reward_error": np.array([1.0, 0.0, 0.0, 0.0]), "verify_failed": np.array([1.0, 0.0, 1.0, 0.0])}
+    assert fault_metrics(cols)["multiling/faults/unscored_count"] == 2.0
+    check_error_rate(cols, FaultPolicy(max_error_rate=0.5))
+    with pytest.raises(RuntimeError, match=r"2 of 4 rollouts \(50%\)"):
+        check_error_rate(cols, FaultPolicy(max_error_rate=0.4))
+    with pytest.raises(ValueError, match="different lengths"):
+        check_error_rate({"reward_error": np.zeros(3), "verify_failed": np.zeros(4)}, FaultPolicy())
 
 
 # ---- the translation service: a real Ray actor that dies mid-run ---------------------------------------

@@ -20,10 +20,12 @@ A call to such a scorer goes through a :class:`ScorerGuard`:
    the scorer for ``breaker_cooldown_s`` seconds and goes straight to step 3 (so an outage costs one
    timeout per cooldown, not one per rollout); then one call probes the scorer again.
 
-Per-sample counts (``scorer_retries``, ``scorer_fallback``, ``scorer_error``, ``reward_error``) travel
-in ``reward_extra_info``; the bridge trainers log their rates as ``multiling/faults/*`` and stop the
-run when more than ``max_error_rate`` of a step's rollouts could not be scored at all
-(``reward_error=1``): training on a batch of silent zeros is worse than stopping.
+Per-sample counts (``scorer_retries``, ``scorer_fallback``, ``scorer_error``, ``reward_error``,
+``verify_failed``) travel in ``reward_extra_info``; the bridge trainers log their rates as
+``multiling/faults/*`` and stop the run when more than ``max_error_rate`` of a step's rollouts could not
+be scored (``reward_error=1``: scoring raised; or ``verify_failed=1``: the math verifier timed out or could
+not run, e.g. its process pool cannot start, so the answer scored 0 unchecked): training on a batch of
+silent zeros is worse than stopping.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ logger = logging.getLogger(__name__)
 
 ON_FAILURE = ("fallback", "zero", "stop")
 # reward_extra_info columns whose batch means are logged as multiling/faults/<name>_rate
-FAULT_COLUMNS = ("reward_error", "scorer_error", "scorer_fallback")
+FAULT_COLUMNS = ("reward_error", "scorer_error", "scorer_fallback", "verify_failed")
+# a rollout with any of these at 1 could not be scored: its share is multiling/faults/unscored_rate, which
+# max_error_rate bounds
+UNSCORED_COLUMNS = ("reward_error", "verify_failed")
 
 T = TypeVar("T")
 
@@ -219,43 +224,80 @@ class ScorerGuard:
 
 
 def fault_metrics(columns: Mapping[str, np.ndarray], prefix: str = "multiling/faults") -> dict[str, float]:
-    """Batch rates of the fault columns present in ``columns`` (None/NaN count as 0).
+    """Batch rates of the fault columns present in ``columns`` (None/NaN count as 0), and ``unscored_rate``:
+    the share of rollouts with any :data:`UNSCORED_COLUMNS` flag (what ``max_error_rate`` bounds).
 
-    >>> m = fault_metrics({"reward_error": np.array([0.0, 1.0, None, 0.0], dtype=object)})
-    >>> m["multiling/faults/reward_error_rate"], m["multiling/faults/reward_error_count"]
-    (0.25, 1.0)
+    >>> m = fault_metrics({"reward_error": np.array([0.0, 1.0, None, 0.0], dtype=object),
+    ...                    "verify_failed": np.array([0.0, 1.0, 1.0, 0.0])})
+    >>> m["multiling/faults/reward_error_rate"], m["multiling/faults/verify_failed_count"]
+    (0.25, 2.0)
+    >>> m["multiling/faults/unscored_rate"], m["multiling/faults/unscored_count"]
+    (0.5, 2.0)
     """
     out: dict[str, float] = {}
     for key in FAULT_COLUMNS + ("scorer_retries",):
-        if key not in columns or len(columns[key]) == 0:
+        values = _flags(columns, key)
+        if values is None:
             continue
-        values = np.array([_as_number(v) for v in columns[key]], dtype=np.float64)
-        values = np.nan_to_num(values, nan=0.0)
         name = "scorer_retries_mean" if key == "scorer_retries" else f"{key}_rate"
         out[f"{prefix}/{name}"] = float(values.mean())
         if key != "scorer_retries":
             out[f"{prefix}/{key}_count"] = float((values > 0).sum())
+    unscored = _unscored(columns)
+    if unscored is not None:
+        out[f"{prefix}/unscored_rate"] = float(unscored.mean())
+        out[f"{prefix}/unscored_count"] = float(unscored.sum())
     return out
 
 
 def check_error_rate(columns: Mapping[str, np.ndarray], policy: FaultPolicy, step: int | None = None) -> None:
-    """Raise when more than ``max_error_rate`` of the batch has ``reward_error=1``.
+    """Raise when more than ``max_error_rate`` of the batch could not be scored: ``reward_error=1`` (scoring
+    raised) or ``verify_failed=1`` (the math verifier timed out or could not run).
 
     >>> check_error_rate({"reward_error": np.array([1.0, 0.0])}, FaultPolicy(max_error_rate=0.5))
-    >>> check_error_rate({"reward_error": np.array([1.0, 1.0, 0.0])}, FaultPolicy(max_error_rate=0.5))
+    >>> check_error_rate({"reward_error": np.array([1.0, 0.0, 0.0]), "verify_failed": np.array([0.0, 1.0, 0.0])},
+    ...                  FaultPolicy(max_error_rate=0.5))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ...
-    RuntimeError: verl_multiling: 2 of 3 rollouts (67%) could not be scored (reward_error=1) ...
+    RuntimeError: verl_multiling: 2 of 3 rollouts (67%) could not be scored (reward_error=1: 1, verify_failed=1: 1), ...
     """
-    rate = fault_metrics(columns).get("multiling/faults/reward_error_rate")
-    if rate is None or rate <= policy.max_error_rate:
+    unscored = _unscored(columns)
+    if unscored is None or not unscored.size:
         return
-    n = len(columns["reward_error"])
+    rate = float(unscored.mean())
+    if rate <= policy.max_error_rate:
+        return
+    n = len(unscored)
+    parts = ", ".join(f"{key}=1: {int((flags > 0).sum())}" for key in UNSCORED_COLUMNS
+                      if (flags := _flags(columns, key)) is not None)
     at = "" if step is None else f" at step {step}"
+    hint = ""
+    if (flags := _flags(columns, "verify_failed")) is not None and flags.any():
+        hint = (" verify_failed=1 means math-verify timed out or could not run (its worker pool could not start: "
+                "check the workers' file-descriptor limit, `ulimit -n`, and memory; or multiling.math.timeout_s "
+                "is too small).")
     raise RuntimeError(
-        f"verl_multiling: {round(rate * n)} of {n} rollouts ({rate:.0%}) could not be scored (reward_error=1){at}, "
-        f"more than multiling.faults.max_error_rate={policy.max_error_rate:g}. The reward workers' logs name the "
-        "cause (first traceback of each kind); raise max_error_rate to tolerate it")
+        f"verl_multiling: {int(unscored.sum())} of {n} rollouts ({rate:.0%}) could not be scored ({parts}){at}, "
+        f"more than multiling.faults.max_error_rate={policy.max_error_rate:g}.{hint} The reward workers' logs name "
+        "the cause (first traceback of each kind); raise max_error_rate to tolerate it")
+
+
+def _flags(columns: Mapping[str, np.ndarray], key: str) -> np.ndarray | None:
+    """``columns[key]`` as float64 with None/NaN/non-numbers as 0; None when absent or empty."""
+    if key not in columns or len(columns[key]) == 0:
+        return None
+    values = np.array([_as_number(v) for v in columns[key]], dtype=np.float64)
+    return np.nan_to_num(values, nan=0.0)
+
+
+def _unscored(columns: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """1.0 for each rollout with any :data:`UNSCORED_COLUMNS` flag > 0; None when none of them is present."""
+    present = [flags for key in UNSCORED_COLUMNS if (flags := _flags(columns, key)) is not None]
+    if not present:
+        return None
+    if len({len(flags) for flags in present}) > 1:
+        raise ValueError(f"reward_extra_info columns {UNSCORED_COLUMNS} have different lengths "
+                         f"{[len(f) for f in present]}; each holds one value per rollout")
+    return (np.stack(present) > 0).any(axis=0).astype(np.float64)
 
 
 def _as_number(value: Any) -> float:

@@ -30,7 +30,7 @@ class TapoRewardManager(MultilingRewardManager):
     extra_keys: ClassVar[dict[str, Any]] = {
         "score": 0.0, "acc": 0.0, "r_acc": 0.0, "r_trans": 0.0, "r_fmt": 0.0, "u_tokens": 0, "u_chars": 0,
         "u_step": 0.0, "format_reason": "", "trans_reason": "", "split_reason": "", "answer_reason": "",
-        "no_answer": 0.0, "query_lang": "", "scorer_retries": 0, "scorer_fallback": 0.0, "scorer_error": 0.0,
+        "verify_failed": 0.0, "no_answer": 0.0, "query_lang": "", "scorer_retries": 0, "scorer_fallback": 0.0, "scorer_error": 0.0,
     }
 
     def __init__(self, config, tokenizer, compute_score=None, reward_router_address=None,

@@ -33,6 +33,7 @@ scorer_fallback 1.0 when the model scorer failed and chrF scored U (multiling.fa
 scorer_error   1.0 when no scorer could score U (r_trans = 0; on_failure=zero, or no reference)
 split_reason   ok | empty_span | unaligned (token_split) | no_u_step
 answer_reason  math_answer's reason (numeric_match, no_answer, timeout, ...)
+verify_failed  1.0 when math-verify timed out or could not run (r_acc = 0 unchecked; a fault metric)
 no_answer      1.0 when R has no final \boxed{} answer
 query_lang     the dataset's query language ("" when missing)
 =============  =====================================================================================
@@ -50,6 +51,9 @@ from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
 from verl_multiling.confnode import node_get as _get
+
+#: answer_reason values that mean math-verify timed out or could not run (r_acc = 0 unchecked: verify_failed=1)
+FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +202,7 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
         "scorer_error": 1.0 if trans_reason == "scorer_error" else 0.0,
         "split_reason": "no_u_step",
         "answer_reason": check.reason,
+        "verify_failed": 1.0 if check.reason in FAILED_VERIFY_REASONS else 0.0,  # counted by multiling/faults
         "no_answer": 0.0 if has_answer else 1.0,
         "query_lang": lang_q,
     }

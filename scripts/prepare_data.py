@@ -6,6 +6,9 @@
     python scripts/prepare_data.py --dataset mgsm --recipe tapo --languages fr,de --local mgsm/ --out data/mgsm
     python scripts/prepare_data.py --dataset translated --recipe adamame --languages fr,ja,ko,pt,th \
         --local dapo_translated.jsonl --val-fraction 0.02 --out data/adamame
+    python scripts/prepare_data.py --dataset dapomath17k --languages all --out data/adamame   # released set
+    python scripts/prepare_data.py --dataset dapomath17k --languages all --local pool.jsonl \
+        --per-language 0 --out data/pool        # a whole translated pool, for scripts/difficulty_filter.py
 
 Writes ``OUT/{dataset}.parquet``, or with ``--val-fraction`` ``OUT/train.parquet`` and ``OUT/val.parquet``
 (the names the GRPO launchers default to) and prints the rows per language. Sources and local-file columns:
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from verl_multiling.data_prep import DATASETS, RECIPES, SchemaError, build_rows, language_counts, load_records
-from verl_multiling.data_prep.build import split_rows, write_parquet
+from verl_multiling.data_prep.build import sample_per_language, split_rows, write_parquet
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -36,6 +39,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="comma-separated hub splits (PolyMath: low,medium,high,top; default all)")
     parser.add_argument("--val-fraction", type=float, default=0.0,
                         help="hold out this share of questions (the same ones in every language) as val.parquet")
+    parser.add_argument("--per-language", type=int, default=None,
+                        help="keep at most N distinct questions per language, drawn with --seed (default: the "
+                             "dataset's own, 1000 for dapomath17k, else all; 0 = all)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -58,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         splits = [s for s in args.splits.split(",") if s] if args.splits else None
         records = load_records(args.dataset, langs, args.local, splits,
                                progress=lambda items: tqdm(items, desc=f"loading {args.dataset}", unit="lang"))
+        per_language = DATASETS[args.dataset].per_language if args.per_language is None else args.per_language
+        records, short = sample_per_language(records, per_language or None, args.seed)
+        for lang, missing in short.items():
+            print(f"warning: {lang} has {per_language - missing} distinct questions, {per_language} wanted",
+                  file=sys.stderr)
         rows = build_rows(records, args.dataset, args.recipe)
         train, val = split_rows(rows, args.val_fraction, args.seed)
     except (SchemaError, ValueError, FileNotFoundError, ConnectionError) as exc:

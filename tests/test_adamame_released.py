@@ -115,3 +115,29 @@ def test_docs_table_names_every_pinned_setting():
     text = (ROOT / "docs" / "adamame.md").read_text(encoding="utf-8")
     missing = [key for key, _, _ in GRPO_RELEASED + SFT_RELEASED if f"`{key}`" not in text]
     assert not missing, f"docs/adamame.md does not mention {missing}"
+
+
+def test_one_gpu_launcher_composes_the_released_run(tmp_path, compose):
+    """run_grpo_1gpu.sh's main_ppo command, composed by Hydra: the released one-GPU run."""
+    fakebin = tmp_path / "bin"
+    fakebin.mkdir()
+    for name in ("python", "verl-multiling"):
+        (fakebin / name).write_text('#!/usr/bin/env bash\nprintf "%s\\n" "---" "$@" >> "$FAKE_LOG"\n')
+        (fakebin / name).chmod(0o755)
+    log = tmp_path / "calls.log"
+    env = {**os.environ, "PATH": f"{fakebin}:{os.environ['PATH']}", "FAKE_LOG": str(log), "REPO_DIR": "/repo"}
+    result = subprocess.run(["bash", str(ROOT / "recipes" / "adamame" / "run_grpo_1gpu.sh")], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    calls = [c.strip("\n").split("\n") for c in log.read_text().split("---\n") if c.strip()]
+    preflight, train = calls
+    assert preflight[:2] == ["preflight", "+recipe=adamame"] and train[:2] == ["-m", "verl.trainer.main_ppo"]
+    cfg = compose(train[2:])
+    arr = cfg.actor_rollout_ref
+    assert arr.model.path == "/repo/checkpoints/verl_multiling/adamame_sft/merged"
+    assert (cfg.data.train_batch_size, arr.actor.ppo_mini_batch_size, cfg.trainer.total_epochs) == (512, 256, 10)
+    assert (cfg.trainer.save_freq, cfg.trainer.test_freq, cfg.trainer.n_gpus_per_node) == (5, 5, 1)
+    assert (arr.actor.ppo_micro_batch_size_per_gpu, arr.rollout.log_prob_micro_batch_size_per_gpu,
+            arr.ref.log_prob_micro_batch_size_per_gpu) == (2, 2, 8)
+    assert arr.rollout.gpu_memory_utilization == 0.6 and arr.ref.fsdp_config.param_offload is True
+    assert arr.actor.fsdp_config.param_offload is False and arr.actor.loss_scale_factor == 4096

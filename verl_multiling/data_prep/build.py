@@ -17,7 +17,7 @@ from verl_multiling.data_prep.schema import make_row, validate_rows
 from verl_multiling.data_prep.sources import Record
 from verl_multiling.data_prep.templates import build_messages, instruction
 
-__all__ = ["build_rows", "language_counts", "split_rows", "write_parquet"]
+__all__ = ["build_rows", "language_counts", "sample_per_language", "split_rows", "write_parquet"]
 
 
 def build_rows(
@@ -41,6 +41,42 @@ def build_rows(
             ))
     validate_rows(rows)
     return rows
+
+
+def sample_per_language(
+    records: Mapping[str, Sequence[Record]], n: int | None, seed: int = 0
+) -> tuple[dict[str, list[Record]], dict[str, int]]:
+    """At most ``n`` distinct questions per language, and how many each language lacks.
+
+    Within a language, a question text seen before is dropped (the first copy stays); then, when more
+    than ``n`` remain, ``n`` are drawn with ``random.Random(seed)`` and kept in their original order.
+    ``n=None`` keeps every record as it is. The second value maps each language that has fewer than
+    ``n`` distinct questions to the shortfall.
+
+    >>> from verl_multiling.data_prep.sources import Record
+    >>> recs = {"fr": [Record(f"q{i}", i, "fr", f"Q{i % 4}", i) for i in range(6)]}
+    >>> kept, short = sample_per_language(recs, 3, seed=1)
+    >>> len(kept["fr"]), len({r.question for r in kept["fr"]}), short
+    (3, 3, {})
+    >>> sample_per_language(recs, 5)[1]
+    {'fr': 1}
+    """
+    if n is None:
+        return {lang: list(items) for lang, items in records.items()}, {}
+    if n < 1:
+        raise ValueError(f"--per-language must be >= 1, got {n}")
+    kept: dict[str, list[Record]] = {}
+    short: dict[str, int] = {}
+    for lang, items in records.items():
+        seen: set[str] = set()
+        distinct = [r for r in items if not (r.question in seen or seen.add(r.question))]
+        if len(distinct) > n:
+            chosen = set(random.Random(seed).sample(range(len(distinct)), n))
+            distinct = [r for i, r in enumerate(distinct) if i in chosen]
+        elif len(distinct) < n:
+            short[lang] = n - len(distinct)
+        kept[lang] = distinct
+    return kept, short
 
 
 def split_rows(

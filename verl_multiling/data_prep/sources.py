@@ -14,6 +14,11 @@ dataset        where from                                  languages
                ``--local``
 ``translated`` ``--local`` only: an AdaMame-style           any ISO 639-1 code with a template
                translated training set (JSONL/parquet)
+``dapomath17k`` the authors' released AdaMame RL set          fr ja ko pt th
+               (translated DAPO-Math-17k, splits ``train``  (1,000 train and 50 val each)
+               and ``val``; :mod:`.dapo_math`), or
+               ``--local`` (that parquet, or
+               question/answer/lang columns)
 =============  ==========================================  =====================================
 
 Local files (``--local PATH``): a JSONL, parquet, CSV or TSV file, or a directory of such files.
@@ -76,6 +81,8 @@ class DatasetSpec:
     hub_id: str | None
     languages: tuple[str, ...] | None
     hub_splits: tuple[str, ...] = ("test",)
+    #: questions kept per language by default (``None``: all); ``prepare_data.py --per-language`` overrides
+    per_language: int | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -89,6 +96,8 @@ DATASETS: dict[str, DatasetSpec] = {
                              "ru", "sw", "te", "th", "vi", "zh"),
                             hub_splits=("low", "medium", "high", "top")),
     "translated": DatasetSpec("translated", None, None, hub_splits=("train",)),
+    "dapomath17k": DatasetSpec("dapomath17k", None, ("fr", "ja", "ko", "pt", "th"), hub_splits=("train",),
+                               per_language=1000),
 }
 
 
@@ -147,6 +156,10 @@ def load_records(
         reader: Callable[[str], list[Record]] = _local_reader(dataset, Path(local), splits)
     elif dataset == "mmath":
         reader = _local_reader(dataset, mmath_dir(), splits)
+    elif dataset == "dapomath17k":
+        from verl_multiling.data_prep.dapo_math import release_reader
+
+        reader = release_reader(splits)
     elif spec.hub_id is not None:
         reader = _hub_reader(spec, splits)
     else:
@@ -222,6 +235,11 @@ def _local_reader(dataset: str, path: Path, splits: Sequence[str] | None) -> Cal
         frame = frame.assign(lang=frame["lang"].astype(str).str.strip().str.lower())
 
         def read_file(lang: str) -> list[Record]:
+            if dataset == "dapomath17k":
+                from verl_multiling.data_prep.dapo_math import is_release_frame, release_records
+
+                if is_release_frame(frame):  # the authors' parquet: recover the question from the prompt
+                    return release_records(frame, lang, str(path), split)
             part = frame[frame["lang"] == lang].reset_index(drop=True)
             if part.empty:
                 raise SchemaError(f"--local {path}: no rows with lang == {lang!r} "

@@ -1,12 +1,14 @@
 r"""Per-recipe prompt templates, with the instruction written in the query language.
 
-A prompt is one chat message ``{"role": "user", "content": question + "\n\n" + instruction}``
-(:func:`build_messages`); the model's chat template adds the assistant turn. The instruction
+A prompt is one chat message (:func:`build_messages`) holding the question and the recipe's
+instruction separated by a blank line: ``instruction + "\n\n" + question`` for ``adamame`` (the
+authors' released layout), ``question + "\n\n" + instruction`` for the others
+(:data:`INSTRUCTION_FIRST`); the model's chat template adds the assistant turn. The instruction
 depends on the recipe (:data:`RECIPES`):
 
-``adamame``     reason in the query language, final answer in ``\boxed{}``
-                (AdaMame asks for in-language reasoning; the model thinks in ``<think>...</think>``
-                when its chat template does so, e.g. DeepSeek-R1-Distill).
+``adamame``     "reason step by step, final answer in ``\boxed{}``", in the query language: the
+                authors' released sentences (their RL and SFT data builders; the language itself is
+                not named), ours in the same form for ar, hi and vi which they did not release.
 ``reflection``  think inside ``<think>...</think>``, check the work, then the final answer in
                 ``\boxed{}`` (the format reward of the reflection recipe checks exactly this).
 ``tapo``        understand-then-reason: first the question rendered in English inside
@@ -19,27 +21,30 @@ ar bn de en es fr hi ja ko pt ru sw te th vi zh (:data:`LANGUAGES`).
 
 from __future__ import annotations
 
-__all__ = ["INSTRUCTIONS", "LANGUAGES", "RECIPES", "build_messages", "instruction", "render_prompt"]
+__all__ = ["INSTRUCTIONS", "INSTRUCTION_FIRST", "LANGUAGES", "RECIPES", "build_messages", "instruction",
+           "render_prompt"]
 
 #: recipe -> language -> instruction sentence (in that language).
 INSTRUCTIONS: dict[str, dict[str, str]] = {
+    # AdaMame: the authors' released wording (dayeonki/adamame, the RL and SFT data builders), which does
+    # not name the language; ar, hi and vi have no released sentence: ours, in the same form.
     "adamame": {
-        "ar": "يرجى التفكير خطوة بخطوة باللغة العربية، ثم ضع إجابتك النهائية داخل \\boxed{}.",
-        "bn": "অনুগ্রহ করে বাংলায় ধাপে ধাপে চিন্তা করুন এবং চূড়ান্ত উত্তরটি \\boxed{} এর মধ্যে লিখুন।",
-        "de": "Bitte denke Schritt für Schritt auf Deutsch nach und schreibe die endgültige Antwort in \\boxed{}.",
-        "en": "Please reason step by step in English, and put your final answer within \\boxed{}.",
-        "es": "Por favor, razona paso a paso en español y escribe tu respuesta final dentro de \\boxed{}.",
-        "fr": "Veuillez raisonner étape par étape en français et donner votre réponse finale dans \\boxed{}.",
-        "hi": "कृपया हिंदी में चरण-दर-चरण सोचें और अपना अंतिम उत्तर \\boxed{} के अंदर लिखें।",
-        "ja": "日本語で段階的に考え、最終的な答えを \\boxed{} の中に書いてください。",
-        "ko": "한국어로 단계별로 생각하고 최종 답을 \\boxed{} 안에 적어 주세요.",
-        "pt": "Por favor, raciocine passo a passo em português e coloque sua resposta final dentro de \\boxed{}.",
-        "ru": "Пожалуйста, рассуждайте шаг за шагом на русском языке и запишите окончательный ответ в \\boxed{}.",
-        "sw": "Tafadhali fikiri hatua kwa hatua kwa Kiswahili, kisha weka jibu lako la mwisho ndani ya \\boxed{}.",
-        "te": "దయచేసి తెలుగులో దశలవారీగా ఆలోచించి, మీ తుది సమాధానాన్ని \\boxed{} లో రాయండి.",
-        "th": "กรุณาคิดทีละขั้นตอนเป็นภาษาไทย และใส่คำตอบสุดท้ายไว้ใน \\boxed{}",
-        "vi": "Hãy suy luận từng bước bằng tiếng Việt và đặt câu trả lời cuối cùng trong \\boxed{}.",
-        "zh": "请用中文逐步推理，并将最终答案写在 \\boxed{} 中。",
+        "ar": "يرجى التفكير خطوة بخطوة، ثم ضع إجابتك النهائية داخل \\boxed{}.",  # ours
+        "bn": "অনুগ্রহ করে ধাপে ধাপে যুক্তি দেখান, এবং আপনার চূড়ান্ত উত্তরের চারপাশে \\boxed{} ব্যবহার করুন।",
+        "de": "Bitte denken Sie Schritt für Schritt nach und schreiben Sie Ihre endgültige Antwort in \\boxed{}.",
+        "en": "Please reason step by step, and put your final answer within \\boxed{}.",
+        "es": "Por favor, razona paso a paso y coloca tu respuesta final dentro de \\boxed{}.",
+        "fr": "Veuillez raisonner étape par étape et placer votre réponse finale dans \\boxed{}.",
+        "hi": "कृपया चरण-दर-चरण सोचें और अपना अंतिम उत्तर \\boxed{} के अंदर लिखें।",  # ours
+        "ja": "段階的に考えて、最終的な答えを \\boxed{} の中に入れてください。",
+        "ko": "단계별로 추론하고, 최종 답을 \\boxed{} 안에 넣어주세요.",
+        "pt": "Por favor, justifique passo a passo e coloque a sua resposta final dentro de \\boxed{}.",
+        "ru": "Пожалуйста, рассуждайте шаг за шагом и поместите свой окончательный ответ в \\boxed{}.",
+        "sw": "Tafadhali toa hoja hatua kwa hatua, na weka jibu lako la mwisho ndani ya \\boxed{}.",
+        "te": "దయచేసి దశలవారీగా ఆలోచించండి, మరియు మీ తుది సమాధానాన్ని \\boxed{} లో వ్రాయండి.",
+        "th": "กรุณาให้เหตุผลทีละขั้นตอน และใส่คำตอบสุดท้ายของคุณไว้ภายใน \\boxed{}",
+        "vi": "Hãy suy luận từng bước và đặt câu trả lời cuối cùng trong \\boxed{}.",  # ours
+        "zh": "请逐步推理，并将最终答案写在 \\boxed{} 中。",
     },
     "reflection": {
         "ar": "فكّر خطوة بخطوة داخل <think></think> وتحقق من عملك قبل الإجابة، ثم ضع الإجابة النهائية داخل \\boxed{}.",
@@ -79,6 +84,8 @@ INSTRUCTIONS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Recipes whose prompt puts the instruction before the question (AdaMame's released data does).
+INSTRUCTION_FIRST: frozenset[str] = frozenset({"adamame"})
 #: The recipes that have a template.
 RECIPES: tuple[str, ...] = tuple(sorted(INSTRUCTIONS))
 #: Languages with an instruction in every recipe.
@@ -91,7 +98,7 @@ def instruction(recipe: str, lang: str) -> str:
     r"""The instruction sentence of ``recipe`` in ``lang``.
 
     >>> instruction("adamame", "fr")
-    'Veuillez raisonner étape par étape en français et donner votre réponse finale dans \\boxed{}.'
+    'Veuillez raisonner étape par étape et placer votre réponse finale dans \\boxed{}.'
 
     Raises:
         ValueError: unknown recipe or language (the message lists the valid ones).
@@ -109,13 +116,18 @@ def instruction(recipe: str, lang: str) -> str:
 
 
 def render_prompt(question: str, recipe: str, lang: str) -> str:
-    r"""``question`` followed by a blank line and the recipe's instruction in ``lang``.
+    r"""The recipe's instruction in ``lang`` and ``question``, separated by a blank line: instruction
+    first for the recipes in :data:`INSTRUCTION_FIRST`, question first otherwise.
 
     >>> render_prompt("2+2?", "tapo", "en").splitlines()[0]
     '2+2?'
+    >>> render_prompt("2+2 ?", "adamame", "fr").split("\n\n")
+    ['Veuillez raisonner étape par étape et placer votre réponse finale dans \\boxed{}.', '2+2 ?']
     """
     if not isinstance(question, str) or not question.strip():
         raise ValueError(f"empty question for language {lang!r}; every row needs a non-empty question")
+    if recipe in INSTRUCTION_FIRST:
+        return f"{instruction(recipe, lang)}\n\n{question.strip()}"
     return f"{question.strip()}\n\n{instruction(recipe, lang)}"
 
 

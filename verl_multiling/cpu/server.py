@@ -120,6 +120,7 @@ class HFRolloutServer:
         self.stats = {"requests": 0, "batches": 0, "scripted_hits": 0, "scripted_misses": 0, "weight_updates": 0}
         self._lora_base: dict[str, torch.Tensor] = {}
         self._queue: asyncio.Queue | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._compute = threading.Lock()  # generation vs weight loading
         self._worker: asyncio.Task | None = None
         self._paused = False
@@ -166,10 +167,11 @@ class HFRolloutServer:
                            stop_reason=stop_reason, extra_fields={"global_steps": self.global_steps})
 
     def _ensure_worker(self) -> None:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._loop is not loop:  # a queue belongs to one event loop
+            self._queue, self._loop, self._worker = asyncio.Queue(), loop, None
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._serve())
+            self._worker = loop.create_task(self._serve())
 
     async def _serve(self) -> None:
         max_batch = max(1, int(_field(self.config, "max_num_seqs", 64) or 64))

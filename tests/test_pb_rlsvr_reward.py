@@ -253,3 +253,77 @@ def test_semantic_max_chars_bounds_what_the_scorer_sees():
     assert [len(h) for h, _ in prepared.pairs][0] == 100 and all(len(r) <= 100 for _, r in prepared.pairs)
     with pytest.raises(ValueError, match="multiling.pb_rlsvr.semantic.max_chars"):
         PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": {"semantic": {"max_chars": 0}}}})
+
+
+# ---- a NaN similarity goes through the fault policy (issue 13 item 5) ------------------------------------
+
+
+class NanForSome(SemanticScorer):
+    """The real configured scorer, except that pairs whose hypothesis contains ``marker`` get NaN (the first
+    ``transient`` calls that see one, or every call when ``transient`` is None)."""
+
+    def __init__(self, inner: SemanticScorer, marker: str, transient: int | None = None):
+        self.inner, self.marker, self.transient, self.nan_calls = inner, marker, transient, 0
+        self.name, self.default_floor = inner.name, inner.default_floor
+
+    def similarity(self, hyps, refs, langs=None):
+        sims = np.asarray(self.inner.similarity(hyps, refs, langs), dtype=np.float64)
+        hit = np.array([self.marker in h for h in hyps])
+        if hit.any() and (self.transient is None or self.nan_calls < self.transient):
+            self.nan_calls += 1
+            sims[hit] = np.nan
+        return sims
+
+
+@pytest.mark.parametrize("on_failure", ["fallback", "zero", "stop", "transient"])
+def test_a_nan_similarity_follows_the_fault_policy(pb_cfg, tokenizer, monkeypatch, on_failure):
+    """PB-RLSVR used to turn a NaN similarity into r_reasoning = 0 with scorer_error = scorer_fallback = 0."""
+    import asyncio
+
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    from verl_multiling.faults import ScorerFailure
+    from verl_multiling.reward_managers import pb_rlsvr as manager_module
+
+    cfg = OmegaConf.create(OmegaConf.to_container(pb_cfg))
+    with open_dict(cfg):
+        cfg.multiling.faults = {"retries": 1, "backoff_s": 0.0,
+                                "on_failure": "fallback" if on_failure == "transient" else on_failure}
+    rows = [r for r in manager_rows() if r["kind"] == "native"][:3]
+    marker = rows[1]["response"].split()[-1]
+    assert all(marker not in r["response"] for i, r in enumerate(rows) if i != 1)
+    real = build_scorer(PbRlsvrConfig.from_config(cfg).semantic)
+    nan_scorer = NanForSome(real, marker, transient=1 if on_failure == "transient" else None)
+    monkeypatch.setattr(manager_module, "build_scorer", lambda _cfg: nan_scorer)
+    rm = load_reward_manager(cfg, tokenizer)
+    data = dataproto_with_pivots(rows, tokenizer)
+
+    async def score_all():
+        return await asyncio.gather(*(rm.run_single(data[i:i + 1]) for i in range(len(rows))))
+
+    if on_failure == "stop":
+        with pytest.raises(ScorerFailure, match="non-finite similarities.*on_failure=stop"):
+            rm.loop.run_until_complete(score_all())
+        return
+    infos = [o["reward_extra_info"] for o in rm.loop.run_until_complete(score_all())]
+    assert all(i["reward_error"] == 0.0 and np.isfinite(i["semantic"]) for i in infos)
+    for i in (0, 2):  # the batch's other rollouts keep the model's similarity
+        assert infos[i]["scorer_fallback"] == infos[i]["scorer_error"] == 0.0 and infos[i]["r_reasoning"] > 0.5
+    nan_info = infos[1]
+    if on_failure == "fallback":  # chrF scored the pair, counted
+        assert nan_info["scorer_fallback"] == 1.0 and nan_info["scorer_error"] == 0.0
+        assert nan_info["r_reasoning"] > 0.0 and nan_info["scorer_retries"] == 2  # the redo + 1 retry
+    elif on_failure == "zero":  # no similarity: r_reasoning 0, counted; the answer part still counts
+        assert nan_info["scorer_error"] == 1.0 and nan_info["r_reasoning"] == 0.0
+        assert nan_info["score"] == pytest.approx(0.5 * nan_info["answer_agree"])
+    else:  # a NaN that a retry cures: the model's value, the retry counted
+        assert nan_info["scorer_fallback"] == nan_info["scorer_error"] == 0.0 and nan_info["scorer_retries"] == 1
+        assert nan_info["r_reasoning"] > 0.5
+
+
+def test_finish_refuses_a_non_finite_similarity():
+    prepared = prepare("La réponse est \\boxed{18}.", PIVOT, None, "fr", cfg_of())
+    with pytest.raises(ValueError, match="non-finite similarity.*fault policy"):
+        finish(prepared, [float("nan")], cfg_of(), 0.7)
+    with pytest.raises(ValueError, match="non-finite similarity"):
+        pb_rlsvr_reward("La réponse est \\boxed{18}.", PIVOT, None, "fr", cfg_of(), ConstantScorer(float("inf")))

@@ -19,6 +19,7 @@ The reward and its parts are documented in :mod:`verl_multiling.rewards.pb_rlsvr
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -49,11 +50,34 @@ class PbRlsvrRewardManager(MultilingRewardManager):
     def scorer(self) -> SemanticScorer:
         return build_scorer(self.pb.semantic)
 
-    def _similarities(self, requests: list[tuple[str, str, str]]) -> list[tuple[float, int, bool]]:
-        """The MicroBatcher's batch function: (similarity, retries, fell back) per request, under the fault
-        policy (the scorer is built inside the guarded call, so a model that cannot load is a fault too)."""
+    def _similarities(self, requests: list[tuple[str, str, str]]) -> list[tuple[float, int, bool, bool]]:
+        """The MicroBatcher's batch function: (similarity, retries, fell back, failed) per request, under the fault
+        policy (the scorer is built inside the guarded call, so a model that cannot load is a fault too).
+
+        A NaN or ±inf similarity is a failed call for its pair, as an exception is: those pairs go through the
+        policy again on their own (retries, then chrF ``fallback``, ``zero`` -> failed, or ``stop``), so the
+        rollout is counted (``scorer_fallback`` / ``scorer_error``) and the batch's other pairs keep the model's
+        values."""
         outcome = self.guard.call(self._scorer_similarities, requests)
-        return [(float(x), outcome.retries, outcome.fallback) for x in outcome.value]
+        results = [(float(x), outcome.retries, outcome.fallback, False) for x in outcome.value]
+        bad = [i for i, (value, *_rest) in enumerate(results) if not math.isfinite(value)]
+        if not bad:
+            return results
+        if outcome.fallback:  # the fallback itself gave no number: nothing left to try
+            for i in bad:
+                results[i] = (0.0, outcome.retries, False, True)
+            return results
+        try:
+            again = self.guard.call(self._finite_similarities, [requests[i] for i in bad])
+            values, retries, fallback, failed = again.value, again.retries, again.fallback, False
+        except ScorerUnavailable:  # on_failure=zero (ScorerFailure, on_failure=stop, propagates)
+            values, retries, fallback, failed = [0.0] * len(bad), self.settings.faults.retries, False, True
+        for i, value in zip(bad, values, strict=True):
+            finite = math.isfinite(float(value))
+            # the redo is one more attempt: scorer_retries counts it with the guard's own retries
+            results[i] = (float(value) if finite else 0.0, outcome.retries + 1 + retries, fallback and finite,
+                          failed or not finite)
+        return results
 
     def _scorer_similarities(self, requests: list[tuple[str, str, str]]) -> list[float]:
         hyps, refs, langs = zip(*requests, strict=True)
@@ -61,6 +85,15 @@ class PbRlsvrRewardManager(MultilingRewardManager):
         if len(sims) != len(requests):
             raise RuntimeError(f"{self.scorer.name}: {len(sims)} similarities for {len(requests)} pairs")
         return [float(x) for x in sims]
+
+    def _finite_similarities(self, requests: list[tuple[str, str, str]]) -> list[float]:
+        """:meth:`_scorer_similarities` that raises on a NaN or ±inf value (so the guard retries / falls back)."""
+        sims = self._scorer_similarities(requests)
+        bad = sum(not math.isfinite(x) for x in sims)
+        if bad:
+            raise FloatingPointError(f"{self.scorer.name} returned {bad} non-finite similarities (NaN or inf) "
+                                     f"for {len(sims)} pairs")
+        return sims
 
     @staticmethod
     def _lexical_similarities(requests: list[tuple[str, str, str]]) -> list[float]:
@@ -91,15 +124,21 @@ class PbRlsvrRewardManager(MultilingRewardManager):
             results = await asyncio.gather(*(self.batcher.submit((hyp, ref, prepared.lang))
                                              for hyp, ref in prepared.pairs))
         except ScorerUnavailable:
+            results = None
+        if results is None or any(r[3] for r in results):  # no similarity (outage, or NaN under on_failure=zero)
             parts = finish(prepared, [0.0] * len(prepared.pairs), replace(self.pb, ceil=1.0), 0.0)
-            parts.update(scorer_error=1.0, scorer_retries=self.settings.faults.retries)
+            parts.update(scorer_error=1.0, scorer_retries=self.settings.faults.retries if results is None
+                         else max(r[1] for r in results))
             return parts
-        sims = [r[0] for r in results]
         if any(r[2] for r in results):
+            # chrF's scale for every pair of the rollout: a pair the model did score (another batch, or a NaN
+            # neighbour's redo) is scored by chrF too, never rescaled with chrF's floor
+            sims = [r[0] if r[2] else self._lexical_similarities([(hyp, ref, prepared.lang)])[0]
+                    for r, (hyp, ref) in zip(results, prepared.pairs, strict=True)]
             parts = finish(prepared, sims, replace(self.pb, ceil=1.0), 0.0)
             parts["scorer_fallback"] = 1.0
         else:
-            parts = finish(prepared, sims, self.pb, self.pb.resolved_floor(self.scorer))
+            parts = finish(prepared, [r[0] for r in results], self.pb, self.pb.resolved_floor(self.scorer))
         parts["scorer_retries"] = max(r[1] for r in results)
         return parts
 

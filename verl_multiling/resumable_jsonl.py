@@ -39,7 +39,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -259,14 +259,17 @@ class AppendOnlyJsonl:
         self._open_locked()
         try:
             result = self._scan()
+            torn = result.torn_bytes
             if result.bad and repair:
-                self.repaired = self._move_aside(result)
+                self.repaired = self._move_aside(result)  # the torn tail is not copied
                 self._close_fd()
                 self._open_locked()
                 result = self._scan()
             if result.bad:
                 raise BadLinesError(self.path, result.bad, result.records, hint or default_hint(self.path))
             self._recover(result)
+            if torn and not self.recovery:
+                self.recovery = f"cut {torn} bytes"
         except BaseException:
             self._close_fd()
             raise
@@ -274,7 +277,7 @@ class AppendOnlyJsonl:
         self.records = result.records
         self._lines = result.lines + (result.tail == "record")
         self.end = result.end + (result.tail == "record")
-        self.torn_bytes = result.torn_bytes
+        self.torn_bytes = torn
 
     # -- public ---------------------------------------------------------------------------------------
 

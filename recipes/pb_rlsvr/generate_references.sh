@@ -21,6 +21,7 @@ BATCH=${BATCH:-512}
 TEMPERATURE=${TEMPERATURE:-0.0}
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-2048}
 GOLD_CHECK=${GOLD_CHECK:-flag}               # keep | flag | drop
+REPAIR=${REPAIR:-0}                          # 1: move bad work-file lines aside and go on (docs/resumable-jobs.md)
 SCRIPT=${SCRIPT:-$(python -c "import verl_multiling, pathlib; print(pathlib.Path(verl_multiling.__file__).parent.parent / 'scripts' / 'generate_pivot_references.py')")}
 [[ -f "$SCRIPT" ]] || SCRIPT="python -m verl_multiling.pivot_generation"
 
@@ -29,6 +30,7 @@ NUM_SHARDS=$((NNODES * ENGINES))
 ARGS=(--input "$INPUT" --output "$OUTPUT" --work-dir "$WORK" --model "$PIVOT" --backend "$BACKEND"
       --batch-size "$BATCH" --temperature "$TEMPERATURE" --max-new-tokens "$MAX_NEW_TOKENS"
       --gold-check "$GOLD_CHECK" --num-shards "$NUM_SHARDS" --tensor-parallel-size "$TP")
+if [[ "$REPAIR" == 1 ]]; then ARGS+=(--repair); fi
 run() { if [[ "$SCRIPT" == python* ]]; then $SCRIPT "$@"; else python "$SCRIPT" "$@"; fi; }
 
 pids=()

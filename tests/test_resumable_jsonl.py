@@ -360,6 +360,8 @@ def test_a_whole_record_without_its_newline_is_kept(tmp_path):
     with AppendOnlyJsonl(path, field_key(["key"])) as writer:
         assert writer.recovery == "newline added" and set(writer.keys) == {"a", "b"}
         writer.append([{"key": "c"}])
+        with pytest.raises(ValueError, match=r"key 'c' is already written \(line 3\)"):
+            writer.append([{"key": "c"}])
     assert path.read_bytes() == b'{"key": "a"}\n{"key": "b", "t": "\xc3\xa9"}\n{"key": "c"}\n'
 
 

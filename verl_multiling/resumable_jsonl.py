@@ -275,7 +275,7 @@ class AppendOnlyJsonl:
             raise
         self._keys = result.keys
         self.records = result.records
-        self._lines = result.lines + (result.tail == "record")
+        self._lines = result.lines
         self.end = result.end + (result.tail == "record")
         self.torn_bytes = torn
 

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also write every rejected row with its reason and detail as JSON lines")
     io.add_argument("--report", metavar="JSON",
                     help="also write the per-language counts (input, kept, each reject reason) as JSON")
+    io.add_argument("--prompt-template", default="adamame", choices=["adamame", "none"],
+                    help="user turn: the AdaMame instruction of the row's language, a blank line, the question "
+                         "(default, the authors' released SFT prompts), or none: the bare question")
     io.add_argument("--data-source", default=sf.FilterConfig.data_source,
                     help="'data_source' of output rows whose input has none (default: %(default)s)")
     cols = parser.add_argument_group("input columns")
@@ -114,6 +117,7 @@ def config_from_args(args: argparse.Namespace) -> sf.FilterConfig:
         data_source=args.data_source,
         tokenizer=args.tokenizer,
         max_length=args.max_length,
+        prompt_template=None if args.prompt_template == "none" else args.prompt_template,
     )
 
 

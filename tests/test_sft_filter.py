@@ -119,22 +119,36 @@ def test_sample_without_think_close_keeps_the_unclosed_trace(sample_rows):
     assert changed == {"pt-07"} and outcome["pt-07"] == K
     assert report["total"][K] == 18 and report["total"][NB] == 3
     # the unclosed trace is kept as written (no </think>, so nothing to open)
-    pt07 = next(r for r in kept if r["messages"][0]["content"].startswith("Carla"))
+    pt07 = next(r for r in kept if r["messages"][0]["content"].split("\n\n", 1)[1].startswith("Carla"))
     assert not pt07["messages"][1]["content"].startswith("<think>")
 
 
 def test_kept_rows_are_verl_multiturn_messages(sample_rows):
     kept, _, _ = sf.filter_traces(sample_rows)
+    from verl_multiling.data_prep.templates import INSTRUCTIONS
+
     by_question = {r["question"].strip(): r for r in sample_rows}
     for row in kept:
         assert set(row) == {"messages", "lang", "ground_truth", "data_source"}
         user, assistant = row["messages"]
-        source = by_question[user["content"]]
-        assert user == {"role": "user", "content": source["question"].strip()}
+        # the released SFT prompt: the language's AdaMame instruction, a blank line, the question
+        instruction, question = user["content"].split("\n\n", 1)
+        source = by_question[question]
+        assert instruction == INSTRUCTIONS["adamame"][row["lang"]]
+        assert user == {"role": "user", "content": f"{instruction}\n\n{source['question'].strip()}"}
         assert assistant == {"role": "assistant", "content": source["response"].strip()}
         assert row["lang"] == sf.normalize_code(source["lang"]) and row["data_source"] == "sample_sft_traces"
         assert row["ground_truth"] == str(source["ground_truth"])
     assert {r["lang"] for r in kept} == {"fr", "ja", "ko", "pt", "th"}  # "pt-BR" is stored as "pt"
+
+
+def test_prompt_template_none_keeps_the_bare_question(sample_rows, tmp_path, cli):
+    kept, _, _ = sf.filter_traces(sample_rows, sf.FilterConfig(prompt_template=None))
+    questions = {r["question"].strip() for r in sample_rows}
+    assert kept and all(r["messages"][0]["content"] in questions for r in kept)
+    out = tmp_path / "bare.parquet"
+    assert cli.main([str(SAMPLE), "--output", str(out), "--prompt-template", "none", "--no-progress"]) == 0
+    assert all(m[0]["content"] in questions for m in pd.read_parquet(out)["messages"])
 
 
 def test_workers_give_the_same_result_as_in_process(sample_rows):

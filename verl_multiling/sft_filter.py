@@ -37,8 +37,11 @@ The language detector is *not* restricted to the task's languages: restricted to
 (often French), and English reasoning for a French query would pass.
 
 Output rows follow verl's ``MultiTurnSFTDataset`` (``data.messages_key: messages``):
-``messages = [{"role": "user", "content": question}, {"role": "assistant", "content":
-response}]`` plus ``lang``, ``ground_truth`` and ``data_source``. A response that closes
+``messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content":
+response}]`` plus ``lang``, ``ground_truth`` and ``data_source``. The prompt is the question with
+the AdaMame instruction of its language before it (``instruction + "\n\n" + question``, the
+authors' released SFT prompts, :mod:`verl_multiling.data_prep.templates`), or the bare question with
+``prompt_template=None`` (``--prompt-template none``). A response that closes
 ``</think>`` without opening it (DeepSeek-R1-Distill rollouts: the chat template's generation
 prompt opens the block) gets ``"<think>\n"`` prepended, so the training text matches what the
 model sees at inference.
@@ -222,7 +225,9 @@ class FilterConfig:
         data_source: ``data_source`` of output rows whose input has none.
         tokenizer: a tokenizer path or hub name; with ``max_length``, longer traces are
             ``too_long``.
-        max_length: token budget of question + response + :data:`CHAT_TEMPLATE_MARGIN`.
+        max_length: token budget of prompt + response + :data:`CHAT_TEMPLATE_MARGIN`.
+        prompt_template: the recipe whose instruction goes before the question in the user turn
+            (``adamame``: the authors' released SFT prompts), or ``None`` for the bare question.
     """
 
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
@@ -241,6 +246,7 @@ class FilterConfig:
     data_source: str = "adamame_sft"
     tokenizer: str | None = None
     max_length: int | None = None
+    prompt_template: str | None = "adamame"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "languages", _validate_languages(self.languages))
@@ -438,7 +444,7 @@ def judge_row(row: Any, config: FilterConfig, detector: Any,
                        else f"row is a {type(row).__name__}, not a mapping")
     try:
         return explain_trace(
-            row.get(config.question_key),
+            prompt_text(row.get(config.question_key), row.get(config.lang_key), config),
             row.get(config.response_key),
             row.get(config.gold_key),
             row.get(config.lang_key),
@@ -458,6 +464,21 @@ def judge_row(row: Any, config: FilterConfig, detector: Any,
                        lang if isinstance(lang, str) else None)
 
 
+def prompt_text(question: Any, lang: Any, config: FilterConfig) -> Any:
+    """The user turn for ``question``: the ``config.prompt_template`` instruction of ``lang``, a blank
+    line, the question; the question unchanged when there is no template, or when the question is not
+    a non-empty string or the language has no instruction (the checks then reject the row)."""
+    if config.prompt_template is None or not isinstance(question, str) or not question.strip():
+        return question
+    from verl_multiling.data_prep.templates import render_prompt
+
+    code = normalize_code(lang) if isinstance(lang, str) else None
+    try:
+        return render_prompt(question, config.prompt_template, code or "")
+    except ValueError:
+        return question
+
+
 def to_sft_row(row: Mapping[str, Any], verdict: Verdict, config: FilterConfig) -> dict[str, Any]:
     """A kept row in verl's multi-turn SFT format (``messages`` + ``lang``, ``ground_truth``,
     ``data_source``)."""
@@ -467,7 +488,7 @@ def to_sft_row(row: Mapping[str, Any], verdict: Verdict, config: FilterConfig) -
         gold = int(gold)
     return {
         "messages": [
-            {"role": "user", "content": row[config.question_key].strip()},
+            {"role": "user", "content": prompt_text(row[config.question_key], verdict.lang, config).strip()},
             {"role": "assistant", "content": verdict.response},
         ],
         "lang": verdict.lang,

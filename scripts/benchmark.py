@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import random
@@ -992,11 +993,54 @@ SECTIONS = {  # --only name -> section functions, in run order
     "reward": ("reward",), "estimators": ("estimators",), "language_id": ("language_id",), "math": ("math",),
     "translation": ("chrf", "comet"), "semantic": ("semantic",),
     "scorers": ("language_id", "math", "chrf", "comet", "semantic"), "memory": ("memory",), "gpu": ("gpu",),
+    "e2e": ("e2e",),
 }
 RUNNERS = {"reward": reward_section, "estimators": estimator_section, "language_id": lid_section,
            "math": math_section, "chrf": chrf_section, "comet": comet_section, "semantic": semantic_section,
-           "memory": memory_section, "gpu": gpu_section}
-AREA_ORDER = ("reward", "estimators", "language_id", "math", "chrf", "comet", "semantic", "memory", "gpu")
+           "memory": memory_section, "gpu": gpu_section, "e2e": e2e_section}
+AREA_ORDER = ("reward", "estimators", "language_id", "math", "chrf", "comet", "semantic", "memory", "gpu", "e2e")
+
+# ---------------------------------------------------------------------------------------------------
+# 5. a whole training step: verl's real main_ppo on CPU (verl-multiling smoke), ours vs verl's built-ins
+# ---------------------------------------------------------------------------------------------------
+
+E2E_BASELINE = ["algorithm.adv_estimator=grpo", "trainer.v1.trainer_mode=sync",
+                "reward.reward_manager.source=register", "reward.reward_manager.name=naive",
+                "reward.custom_reward_function.path=pkg://verl_multiling.smoke.baseline",
+                "reward.custom_reward_function.name=verl_math_verify_score", "multiling.startup_check=false"]
+E2E_PHASES = (("whole step", "timing_s/step", 1.05), ("rollout + streamed reward", "timing_s/gen", None),
+              ("advantage", "timing_s/adv", 1.5), ("actor update", "timing_s/update_actor", None))
+
+
+def e2e_section(args, rows: list, out: dict) -> None:
+    """+recipe=adamame (our reward manager, bridge trainer, adamame_align) against the same small config on
+    verl's grpo estimator, sync trainer, naive reward manager and verl's math-verify, same scripted rollouts.
+
+    verl 0.9.1 scores rule-based rewards while each response streams out of the rollout, so the reward
+    phase has no timing_s entry of its own: it is inside timing_s/gen. Step 1 is a warm-up and is left out.
+    """
+    from verl_multiling.smoke.run import run_smoke
+
+    out["e2e"] = res = {}
+    steps = max(2, args.e2e_steps)
+    for which, extra in (("ours", []), ("verl", E2E_BASELINE)):
+        log(f"e2e: {which}, {steps} steps of main_ppo +recipe=adamame on CPU")
+        work = tempfile.mkdtemp(prefix=f"bench-e2e-{which}-")
+        json_path = os.path.join(work, "smoke.json")
+        code = _guard(lambda: run_smoke(["+recipe=adamame", *extra], steps=steps, json_path=json_path,
+                                        scripted=True, workdir=work, stream=io.StringIO()))
+        if code != 0:
+            rows.append(("e2e step", f"{which}: main_ppo", "error", "-", "-", f"exit {code}; see {work}"))
+            return
+        logged = json.loads(open(json_path, encoding="utf-8").read())["steps"][1:]
+        res[which] = {key: float(np.mean([s["metrics"][key] for s in logged])) for _, key, _ in E2E_PHASES}
+    for phase, key, target in E2E_PHASES:
+        ours, base = res["ours"][key], res["verl"][key]
+        res.setdefault("ratio", {})[key] = ours / base
+        rows.append(("e2e step", f"{phase} ({key})", f"{ours:.2f} s", f"{base:.2f} s (verl grpo + naive)",
+                     f"{_x(ours / base)} time", f"mean of steps 2..{steps}" + (f"; target <= {target}x" if target else "")))
+        log(f"  {phase}: ours {ours:.2f} s, verl {base:.2f} s ({ours / base:.2f}x)")
+
 
 FULL = dict(rollouts=1024, pb_rollouts=64, sizes=[1024, 4096, 16384], length=4096, repeats=5, math_pairs=1024,
             segments=2000, comet_segments=128, comet_shape=(256, 4), semantic_pairs=32, lid_min_seconds=0.3,
@@ -1026,6 +1070,7 @@ def parse_args(argv=None):
     p.add_argument("--comet-segments", type=int, help="segments per COMET round on CPU (default 128)")
     p.add_argument("--semantic-pairs", type=int, help="pairs per semantic-scorer round (default 32)")
     p.add_argument("--memory-rollouts", type=int, help="rollouts the peak-memory worker scores (default 512)")
+    p.add_argument("--e2e-steps", type=int, default=3, help="main_ppo steps per e2e run (step 1 is left out)")
     p.add_argument("--json", help="write all figures to this JSON file")
     p.add_argument("--memory-worker", choices=REWARD_RECIPES, help=argparse.SUPPRESS)
     p.add_argument("--memory-manager", choices=("ours", "naive"), default="ours", help=argparse.SUPPRESS)

@@ -49,7 +49,8 @@ def smoke_overrides(*, model_dir: Path, train: Path, val: Path, workdir: Path, s
     """Overrides for ``python -m verl.trainer.main_ppo +recipe=NAME`` (see the module docstring)."""
     actor = "actor_rollout_ref.actor"
     fp32 = "{param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}"
-    tokens = SMALL["max_prompt_length"] + SMALL["max_response_length"]
+    # micro-batches of about one sequence: the logits of a 151,665-token vocabulary cost 0.6 GB per 1k tokens
+    tokens = 1024
     overrides = [
         f"data.train_files={train}", f"data.val_files={val}",
         f"data.train_batch_size={SMALL['train_batch_size']}",
@@ -66,10 +67,10 @@ def smoke_overrides(*, model_dir: Path, train: Path, val: Path, workdir: Path, s
         f"++{actor}.fsdp_config.mixed_precision={fp32}",
         f"++actor_rollout_ref.ref.fsdp_config.mixed_precision={fp32}",
         f"{actor}.ppo_mini_batch_size={SMALL['train_batch_size']}",
-        f"{actor}.ppo_max_token_len_per_gpu={tokens * n}",
+        f"{actor}.ppo_max_token_len_per_gpu={tokens}",
         f"{actor}.loss_scale_factor={SMALL['max_response_length']}",
-        f"actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu={tokens * n}",
-        f"actor_rollout_ref.ref.log_prob_max_token_len_per_gpu={tokens * n}",
+        f"actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu={tokens}",
+        f"actor_rollout_ref.ref.log_prob_max_token_len_per_gpu={tokens}",
         "actor_rollout_ref.rollout.name=hf_cpu",
         "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
         f"actor_rollout_ref.rollout.n={n}",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TextIO
 
-STEP_COLUMNS = (
+STEP_COLUMNS = (  # verl scores rule-based rewards while responses stream out: reward time is inside gen_s
     ("time_s", "timing_s/step"),
     ("gen_s", "timing_s/gen"),
-    ("reward_s", "timing_s/reward"),
+    ("logp_s", "timing_s/old_log_prob"),
+    ("ref_s", "timing_s/ref"),
     ("adv_s", "timing_s/adv"),
     ("update_s", "timing_s/update_actor"),
     ("score", "critic/score/mean"),

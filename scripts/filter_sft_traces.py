@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also write every rejected row with its reason and detail as JSON lines")
     io.add_argument("--report", metavar="JSON",
                     help="also write the per-language counts (input, kept, each reject reason) as JSON")
+    io.add_argument("--val-output", metavar="PARQUET",
+                    help="also hold out --val-fraction of the kept traces into this parquet (not trained on)")
+    io.add_argument("--val-fraction", type=float, default=0.1,
+                    help="share held out with --val-output (default 0.1, the released run's val_size)")
     io.add_argument("--prompt-template", default="adamame", choices=["adamame", "none"],
                     help="user turn: the AdaMame instruction of the row's language, a blank line, the question "
                          "(default, the authors' released SFT prompts), or none: the bare question")
@@ -129,9 +133,13 @@ def run(args: argparse.Namespace) -> int:
     rows = sf.read_traces(args.inputs, config)
     kept, rejects, report = sf.filter_traces(rows, config, workers=args.workers, progress=args.progress)
     report["inputs"] = [str(p) for p in args.inputs]
-    output = sf.write_sft_parquet(kept, args.output)
+    train = kept
+    if args.val_output:
+        train, val = sf.split_validation(kept, args.val_fraction)
+        print(f"held out {len(val)} kept traces for validation in {sf.write_sft_parquet(val, args.val_output)}")
+    output = sf.write_sft_parquet(train, args.output)
     print(sf.format_report(report))
-    print(f"wrote {len(kept)} kept traces to {output}")
+    print(f"wrote {len(train)} kept traces to {output}")
     if args.rejects:
         print(f"wrote {len(rejects)} rejects to {sf.write_rejects(rejects, args.rejects)}")
     if args.report:

@@ -505,7 +505,10 @@ def test_run_sft_filters_then_launches_torchrun(tmp_path, tokenizer_dir):
     data = tmp_path / "data"
     assert filter_call[0] == str(SCRIPT) and filter_call[-2:] == ["--output", str(data / "sft_train.parquet")]
     assert "--tokenizer" in filter_call and "--max-length" in filter_call
-    assert len(pd.read_parquet(data / "sft_train.parquet")) == 17
+    # 10 % of the 17 kept traces held out for validation, as the released run's val_size 0.1
+    assert filter_call[filter_call.index("--val-output") + 1] == str(data / "sft_val.parquet")
+    assert len(pd.read_parquet(data / "sft_train.parquet")) == 15 and len(pd.read_parquet(data / "sft_val.parquet")) == 2
+    assert f"data.val_files={data / 'sft_val.parquet'}" in train_call and "trainer.test_freq=100" in train_call
     assert train_call[:7] == ["-m", "torch.distributed.run", "--standalone", "--nnodes=1", "--nproc_per_node=2",
                               "-m", "verl.trainer.sft_trainer"]
     assert train_call[7] == "+recipe=adamame_sft" and f"data.train_files={data / 'sft_train.parquet'}" in train_call

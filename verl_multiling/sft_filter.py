@@ -95,6 +95,7 @@ __all__ = [
     "language_verdict",
     "make_token_counter",
     "read_traces",
+    "split_validation",
     "to_sft_row",
     "write_rejects",
     "write_sft_parquet",
@@ -693,6 +694,26 @@ def _sft_schema():
     message = pa.struct([("role", pa.string()), ("content", pa.string())])
     return pa.schema([("messages", pa.list_(message)), ("lang", pa.string()),
                       ("ground_truth", pa.string()), ("data_source", pa.string())])
+
+
+def split_validation(rows: Sequence[Mapping[str, Any]], fraction: float, seed: int = 42
+                     ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """``(train, val)``: ``round(len(rows) * fraction)`` rows drawn with ``random.Random(seed)`` are held
+    out (the released SFT run holds out 10 %, LLaMA-Factory's ``val_size: 0.1``); both keep input order.
+
+    >>> train, val = split_validation([{"i": i} for i in range(20)], 0.1)
+    >>> len(train), len(val)
+    (18, 2)
+
+    Raises:
+        SftInputError: ``fraction`` outside [0, 1).
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise SftInputError(f"--val-fraction must be in [0, 1), got {fraction}")
+    import random
+
+    held = set(random.Random(seed).sample(range(len(rows)), round(len(rows) * fraction)))
+    return ([row for i, row in enumerate(rows) if i not in held], [row for i, row in enumerate(rows) if i in held])
 
 
 def write_sft_parquet(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:

@@ -26,6 +26,11 @@ FILTER_SCRIPT=${FILTER_SCRIPT:-$REPO_DIR/scripts/filter_sft_traces.py}
 DATA=${DATA:-$HOME/data/adamame}
 TRACES=${TRACES:-$DATA/sft_traces.jsonl}
 SFT_DATA=${SFT_DATA:-$DATA/sft_train.parquet}
+# held-out share of the kept traces, validated every VAL_EVERY steps (released: val_size 0.1, eval_steps
+# 100; the model trains on the other 90 %); VAL_FRACTION=0: train on every kept trace, no validation
+VAL_FRACTION=${VAL_FRACTION:-0.1}
+SFT_VAL=${SFT_VAL:-$DATA/sft_val.parquet}
+VAL_EVERY=${VAL_EVERY:-100}
 REJECTS=${REJECTS:-$DATA/sft_rejects.jsonl}
 REPORT=${REPORT:-$DATA/sft_filter_report.json}
 
@@ -59,11 +64,14 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 MASTER_PORT=${MASTER_PORT:-29500}
 
 filter_traces() {
-    local -a traces languages length_args=()
+    local -a traces languages length_args=() val_args=()
     read -r -a traces <<<"$TRACES"
     read -r -a languages <<<"$LANGUAGES"
     if [[ "$LENGTH_CHECK" == 1 ]]; then
         length_args=(--tokenizer "$MODEL" --max-length "$MAX_LENGTH")
+    fi
+    if [[ "$VAL_FRACTION" != 0 ]]; then
+        val_args=(--val-output "$SFT_VAL" --val-fraction "$VAL_FRACTION")
     fi
     "$PYTHON" "$FILTER_SCRIPT" "${traces[@]}" \
         --languages "${languages[@]}" \
@@ -71,13 +79,17 @@ filter_traces() {
         --fidelity "$FIDELITY" \
         --workers "$FILTER_WORKERS" \
         "${length_args[@]}" \
+        "${val_args[@]}" \
         --rejects "$REJECTS" \
         --report "$REPORT" \
         --output "$SFT_DATA"
 }
 
 train() {
-    local -a launch
+    local -a launch val_args=()
+    if [[ "$VAL_FRACTION" != 0 ]]; then
+        val_args=(data.val_files="$SFT_VAL" trainer.test_freq="$VAL_EVERY")
+    fi
     if [[ "$NNODES" == 1 ]]; then
         launch=(--standalone --nnodes=1 --nproc_per_node="$NPROC_PER_NODE")
     else
@@ -88,6 +100,7 @@ train() {
         +recipe=adamame_sft \
         data.train_files="$SFT_DATA" \
         data.max_length="$MAX_LENGTH" \
+        "${val_args[@]}" \
         model.path="$MODEL" \
         trainer.default_local_dir="$CKPT_DIR" \
         trainer.nnodes="$NNODES" \

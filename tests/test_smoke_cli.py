@@ -1,0 +1,66 @@
+"""``verl-multiling smoke``'s own parts, fast: arguments, overrides, reading verl's metrics, the report.
+
+The runs through main_ppo are in test_e2e_smoke.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from verl_multiling.smoke.overrides import smoke_env, smoke_overrides
+from verl_multiling.smoke.report import language_table, print_report
+from verl_multiling.smoke.run import SmokeError, read_metrics, split_recipe
+
+
+def test_recipe_argument_is_required_once_and_must_exist():
+    assert split_recipe(["+recipe=tapo", "trainer.total_epochs=1"]) == ("tapo", ["trainer.total_epochs=1"])
+    for bad in ([], ["+recipe=tapo", "+recipe=adamame"]):
+        with pytest.raises(SmokeError, match="exactly one"):
+            split_recipe(bad)
+    with pytest.raises(SmokeError, match="no such recipe.*adamame"):
+        split_recipe(["+recipe=adamme"])
+
+
+def test_cli_reports_a_misspelt_recipe_without_a_traceback():
+    proc = subprocess.run([sys.executable, "-m", "verl_multiling.cli", "smoke", "+recipe=tapoo"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "no such recipe" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_user_overrides_come_last_and_the_cpu_backend_is_selected(tmp_path):
+    overrides = smoke_overrides(model_dir=tmp_path / "m", train=tmp_path / "t", val=tmp_path / "v",
+                                workdir=tmp_path, steps=3, n=4, scripted=tmp_path / "r.jsonl", ray_tmp=tmp_path)
+    keys = [o.lstrip("+").split("=", 1)[0] for o in overrides]
+    assert len(keys) == len(set(keys)), "an override is given twice"
+    assert "actor_rollout_ref.rollout.name=hf_cpu" in overrides and "trainer.device=cpu" in overrides
+    assert "trainer.total_training_steps=3" in overrides and "actor_rollout_ref.rollout.n=4" in overrides
+    assert any(o.endswith(f"scripted_rollouts={tmp_path / 'r.jsonl'}") for o in overrides)
+    env = smoke_env(tmp_path)
+    assert env["VERL_PLATFORM"] == "cpu" and env["VERL_USE_EXTERNAL_MODULES"] == "verl_multiling.cpu"
+    assert env["VERL_FILE_LOGGER_PATH"] == str(tmp_path / "metrics.jsonl")
+
+
+def test_read_metrics_merges_calls_and_skips_a_torn_line(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(json.dumps({"step": 1, "data": {"a": 1.0}}) + "\n" + json.dumps({"step": 1, "data": {"b": 2}})
+                    + "\n" + json.dumps({"step": 2, "data": {"a": 3.0}}) + '\n{"step": 3, "da')
+    assert read_metrics(path) == [{"step": 1, "metrics": {"a": 1.0, "b": 2}}, {"step": 2, "metrics": {"a": 3.0}}]
+    assert read_metrics(tmp_path / "missing.jsonl") == []
+
+
+def test_report_has_a_row_per_language_and_the_step_columns():
+    metrics = {"multiling/fr/acc": 1.0, "multiling/fr/lang_match": 0.5, "multiling/ja/acc": 0.0,
+               "multiling/faults/reward_error_count": 0.0, "multiling/bridge/global_step": 1,
+               "timing_s/step": 41.5, "actor/grad_norm": 0.02}
+    header, rows = language_table(metrics)
+    assert header == ["lang", "acc", "lang_match"] and [r[0] for r in rows] == ["fr", "ja"]
+    assert rows[1] == ["ja", "0", "-"]
+    out = io.StringIO()
+    print_report({"recipe": "adamame", "steps": [{"step": 1, "metrics": metrics}]}, out)
+    text = out.getvalue()
+    assert "41.5" in text and "0.02" in text and "reward_error_count=0" in text

@@ -32,6 +32,16 @@ def test_cli_reports_a_misspelt_recipe_without_a_traceback():
     assert "no such recipe" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_flags_and_overrides_may_be_intermixed(capsys):
+    from verl_multiling.cli import main
+
+    assert main(["smoke", "--scripted", "+recipe=adamme", "--steps", "1", "trainer.save_freq=1"]) == 2
+    assert "no such recipe" in capsys.readouterr().err  # parsed: the misspelt recipe is what stopped it
+    with pytest.raises(SystemExit):
+        main(["smoke", "+recipe=adamame", "--stepz", "1"])
+    assert "unrecognized arguments: --stepz" in capsys.readouterr().err
+
+
 def test_user_overrides_come_last_and_the_cpu_backend_is_selected(tmp_path):
     overrides = smoke_overrides(model_dir=tmp_path / "m", train=tmp_path / "t", val=tmp_path / "v",
                                 workdir=tmp_path, steps=3, n=4, scripted=tmp_path / "r.jsonl", ray_tmp=tmp_path)

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from verl_multiling.data_prep import DATASETS, RECIPES, SchemaError, build_rows, language_counts, load_records
 from verl_multiling.data_prep.build import sample_per_language, split_rows, write_parquet
+from verl_multiling.quiet import configure
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,6 +44,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="keep at most N distinct questions per language, drawn with --seed (default: the "
                              "dataset's own, 1000 for dapomath17k, else all; 0 = all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="also show library warnings that are hidden by default")
     return parser.parse_args(argv)
 
 
@@ -57,6 +59,7 @@ def _languages(text: str, dataset: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    configure(args.verbose)
     try:
         from tqdm import tqdm
 

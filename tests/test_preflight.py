@@ -35,6 +35,10 @@ def test_full_dry_run_on_bundled_data(ray_cluster, tmp_path):
     gap = lambda r: r["correct_matched"] - r["correct_unmatched"]  # noqa: E731
     assert gap(last) > gap(first) > 0
     assert "| fr |" in text and "preflight passed" in text
+    # the table says what it was computed on: the bundled rollouts, not the user's data
+    assert "Per-language results on the bundled sample rollouts (sample_rollouts.jsonl): 104 rollouts in 13 " \
+           "languages" in text and "not your data" in text
+    assert [t["stage"] for t in result["timings"]["stages"]] == [1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize("override, field", [
@@ -118,3 +122,40 @@ def test_broken_install_fails_loudly(tmp_path):
                          text=True, timeout=300)
     assert pre.returncode == 1, pre.stdout[-2000:]
     assert "[ERROR] plugin" in pre.stdout
+
+
+def test_static_checks_summarise_user_data_and_time_each_stage(tmp_path):
+    path = tmp_path / "train.parquet"
+    pd.concat([_frame(), _frame().iloc[:1]]).to_parquet(path)  # fr 2, ja 1
+    report = tmp_path / "preflight.json"
+    code, text = preflight("+recipe=adamame", f"data.train_files={path}", f"data.val_files={path}",
+                           static=True, json_path=str(report))
+    assert code == 0, text
+    assert "Your data files:" in text
+    assert f"| data.train_files | {path} | 3 | fr 2, ja 1 | data_source, prompt, reward_model, lang |" in text
+    result = json.loads(report.read_text())
+    assert result["data"][0]["languages"] == {"fr": 2, "ja": 1}
+    # each stage's own time, not the time elapsed since the start
+    stages = result["timings"]["stages"]
+    assert [s["stage"] for s in stages] == [1, 2, 3]
+    assert sum(s["seconds"] for s in stages) <= result["timings"]["total_s"] + 0.05
+    for s in stages:
+        assert f"... stage {s['stage']} took {s['seconds']:.1f}s" in text
+    assert "static checks passed" in text and "scoring" not in text and "Per-language results" not in text
+
+
+def test_megatron_strategy_without_megatron_is_a_note():
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    from verl_multiling.preflight.checks import check_engines
+
+    cfg = OmegaConf.create({"actor_rollout_ref": {"actor": {"strategy": "megatron"}}})
+    found = check_engines(cfg)
+    if importlib.util.find_spec("megatron") is None:
+        assert [f.level for f in found] == ["note"] and "verl[megatron]" in found[0].message
+    else:
+        assert found == []
+    assert check_engines(OmegaConf.create({"actor_rollout_ref": {"actor": {"strategy": "fsdp"}}})) == []
+

@@ -1,6 +1,6 @@
 """``verl-multiling`` command line.
 
-    verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T]
+    verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T] [--static]
     verl-multiling recipes
     verl-multiling eval RUN.jsonl [RUN2.jsonl ...] --out DIR [--k 1,4] [--budget 4096]
     verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
@@ -26,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("--step", type=int, default=None, help="training step t for the table (default 1)")
     pre.add_argument("--workers", type=int, default=2, help="Ray reward workers to start (default 2)")
     pre.add_argument("--json", help="also write the findings and tables to this JSON file")
+    pre.add_argument("--static", action="store_true",
+                     help="config, data and scorer checks only (stages 1-3): no Ray cluster, no rollouts")
+    pre.add_argument("--verbose", action="store_true",
+                     help="also show verl's import-time warnings (no accelerator, optional engines not installed)")
     sub.add_parser("recipes", help="list the recipes usable as +recipe=NAME")
     sub.add_parser("eval", add_help=False,
                    help="accuracy, language fidelity and token efficiency of generations (eval -h)")
@@ -45,12 +49,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("\n".join(recipe_names()))
         return 0
-    from verl_multiling.preflight.run import run_preflight
-
     if args.workers < 1:
         print("--workers must be >= 1", file=sys.stderr)
         return 2
-    return run_preflight(args.overrides, args.rollouts, args.step, args.workers, args.json, args.config_name)
+    from verl_multiling.quiet import configure
+
+    configure(args.verbose)
+    from verl_multiling.preflight.run import run_preflight
+
+    return run_preflight(args.overrides, args.rollouts, args.step, args.workers, args.json, args.config_name,
+                         static=args.static, launched_at=_process_start())
+
+
+def _process_start() -> float | None:
+    """When this process started (time.time() scale), so preflight can say what Python start-up cost."""
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:  # psutil ships with ray; without it the start-up time is simply not reported
+        return None
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ def _eval_parser() -> argparse.ArgumentParser:
                              "reasoning before </think>, empty without it, as the AdaMame authors score it: "
                              "comparable with their tables, but a response that never closes </think> passes) "
                              "or answer (after </think>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (it is also off when stderr is not a TTY)")
+    parser.add_argument("--verbose", action="store_true", help="also show library warnings that are hidden by default")
     return parser
 
 
@@ -67,10 +69,22 @@ def _detector(backend: str, data_languages: set[str]):
     return get_detector(backend)
 
 
+def _bar(total: int, desc: str, quiet: bool):
+    """A tqdm progress bar on stderr, off with --quiet or when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="response", file=sys.stderr, leave=False,
+                disable=quiet or not sys.stderr.isatty())
+
+
 def eval_main(argv: Sequence[str] | None = None) -> int:
     """Run ``eval``; returns the exit status (2 on bad input)."""
     args = _eval_parser().parse_args(argv)
     from pathlib import Path
+
+    from verl_multiling.quiet import configure
+
+    configure(args.verbose)
 
     from verl_multiling.evaluation.io import read_generations, token_counter
     from verl_multiling.evaluation.metrics import evaluate_runs, score_samples
@@ -87,9 +101,12 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"no generation records in {args.files}")
         needs_tokenizer = any(r.get("num_tokens") is None for r in records)
         counter = token_counter(args.tokenizer) if needs_tokenizer else None
-        samples = score_samples(records, counter, timeout_s=args.timeout)
+        with _bar(len(records), "checking answers", args.quiet) as bar:
+            samples = score_samples(records, counter, timeout_s=args.timeout, progress=bar.update)
         detector = _detector(args.lid_backend, {s.lang for s in samples})
-        runs = evaluate_runs(samples, args.k, args.budget, detector, fidelity_scope=args.fidelity_scope)
+        with _bar(len(samples), "language fidelity", args.quiet) as bar:
+            runs = evaluate_runs(samples, args.k, args.budget, detector, progress=bar.update,
+                             fidelity_scope=args.fidelity_scope)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -124,6 +141,7 @@ def _generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=8, help="questions per batch (transformers)")
     parser.add_argument("--limit", type=int, default=None, help="stop after this many new samples")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="also show library warnings that are hidden by default")
     parser.add_argument("--repair", action="store_true",
                         help="move bad lines of --out (a null line, a record without its key) to OUT.rejected "
                              "and resume, keeping every good sample (docs/resumable-jobs.md)")
@@ -133,6 +151,9 @@ def _generate_parser() -> argparse.ArgumentParser:
 def generate_main(argv: Sequence[str] | None = None) -> int:
     """Run ``generate``; returns the exit status."""
     args = _generate_parser().parse_args(argv)
+    from verl_multiling.quiet import configure
+
+    configure(args.verbose)
     from verl_multiling.evaluation.generate import GenerationConfig, generate
     from verl_multiling.resumable_jsonl import FileInUseError
 
@@ -142,7 +163,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         written = generate(args.data, args.model, args.out, config, repair=args.repair)
-    except (FileNotFoundError, ValueError, FileInUseError) as exc:
+    except (FileNotFoundError, ValueError, FileInUseError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {written} new samples to {args.out}")

@@ -31,7 +31,8 @@ from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 from verl_multiling.evaluation.io import read_jsonl_tolerant
 from verl_multiling.resumable_jsonl import AppendOnlyJsonl
 
-__all__ = ["GenerationConfig", "generate", "load_questions", "pending_samples", "pick_backend", "sample_key"]
+__all__ = ["GenerationConfig", "ModelUnavailable", "check_model_reachable", "generate", "load_questions",
+           "pending_samples", "pick_backend", "sample_key"]
 
 #: ``sampler(todo, config, run)`` -> batches of output records, for ``todo`` = ``(question, sample_index)`` pairs
 Sampler = Callable[[Sequence[tuple[dict[str, Any], int]], "GenerationConfig", str], Iterable[list[dict[str, Any]]]]
@@ -164,13 +165,68 @@ def _record(run: str, question: dict[str, Any], index: int, text: str, tokens: i
             "ground_truth": question["ground_truth"], "response": text, "num_tokens": int(tokens)}
 
 
+class ModelUnavailable(ConnectionError):
+    """The model is neither a local directory nor in the Hugging Face cache, and the hub cannot be reached."""
+
+
+def _offline_message(model_path: str, cause: str) -> str:
+    return (f"could not load the model {model_path!r}: {cause}. Offline? A hub name needs the Hugging Face "
+            "hub or its local cache: download it on a connected machine (`huggingface-cli download "
+            f"{model_path} --local-dir DIR`), copy DIR here and pass --model DIR")
+
+
+def check_model_reachable(model_path: str) -> None:
+    """Fail in a second, with what to do, when ``model_path`` can only come from an unreachable hub.
+
+    A local directory, a model in the Hugging Face cache, or a reachable hub endpoint pass (the hub's
+    own errors then surface as usual); ``HF_HUB_OFFLINE=1`` without a cached copy fails at once.
+
+    Raises:
+        ModelUnavailable: with the message that says what to pass instead. ValueError: a local
+            directory without ``config.json``.
+    """
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    local = Path(os.path.expanduser(model_path))
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ValueError(f"--model {model_path}: no config.json, so not a Hugging Face model directory "
+                             "(for a verl checkpoint, merge it first: python -m verl.model_merger merge ...)")
+        return
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(model_path, "config.json"), str):
+            return
+        offline, endpoint = constants.HF_HUB_OFFLINE, constants.ENDPOINT
+    except Exception:  # a name huggingface_hub rejects: let from_pretrained say why
+        return
+    if offline:
+        raise ModelUnavailable(_offline_message(model_path, "HF_HUB_OFFLINE is set and it is not in the cache"))
+    host = urlparse(endpoint).hostname or "huggingface.co"
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as exc:
+        raise ModelUnavailable(_offline_message(
+            model_path, f"not a local directory, not in the Hugging Face cache, and {host} cannot be "
+                        f"resolved ({exc.strerror or exc})")) from None
+
+
 @functools.lru_cache(maxsize=1)
 def _load_transformers(model_path: str):
     """``(tokenizer, model, device)``, loaded once per process for the last model path."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except OSError as exc:  # transformers' "couldn't connect to huggingface.co" and "not a valid model" errors
+        cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if Path(model_path).expanduser().is_dir():
+            raise ValueError(f"--model {model_path}: {cause}") from exc
+        raise ModelUnavailable(_offline_message(model_path, cause)) from exc
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -236,6 +292,7 @@ def generate(data: str | Path, model_path: str, out: str | Path, config: Generat
         if not todo:
             return 0
         if sampler is None:
+            check_model_reachable(model_path)
             backend = pick_backend(config.backend)
             sampler = functools.partial(_vllm_batches if backend == "vllm" else _transformers_batches, model_path)
         else:

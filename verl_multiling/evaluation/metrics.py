@@ -1,4 +1,4 @@
-r"""Per-language and overall metrics of multilingual reasoning generations (METHODS.md section 1).
+r"""Per-language and overall metrics of multilingual reasoning generations (docs/methods.md, "Evaluation").
 
 Input: generation records (dicts) with ``run``, ``id``, ``lang``, ``response``,
 ``ground_truth``; optional ``question_en`` (TAPO reference), ``num_tokens`` (tokens the model
@@ -134,10 +134,12 @@ def score_samples(
     count_tokens: Callable[[str], int] | None = None,
     timeout_s: float = 5.0,
     tags: Tags = DEFAULT_TAGS,
+    progress: Callable[[int], Any] | None = None,
 ) -> list[ScoredSample]:
     """Check every record's answer, count its tokens and extract its translation span.
 
-    ``count_tokens`` is used only for records without ``num_tokens``.
+    ``count_tokens`` is used only for records without ``num_tokens``; ``progress(1)`` is called after
+    each record (e.g. a progress bar's ``update``).
 
     Raises:
         ValueError: a record lacks a required field, or has no ``num_tokens`` and no
@@ -162,6 +164,8 @@ def score_samples(
             tagged=tags.open in response, translation=extract_translation(response, tags),
             reference=reference if isinstance(reference, str) and reference.strip() else None,
         ))
+        if progress is not None:
+            progress(1)
     return scored
 
 
@@ -235,11 +239,12 @@ def compute_metrics(
 
 def evaluate_runs(
     samples: Sequence[ScoredSample], ks: Sequence[int], budget: int, detector: Any,
-    fidelity_scope: str = "all",
+    progress: Callable[[int], Any] | None = None, fidelity_scope: str = "all",
 ) -> dict[str, dict[str, Any]]:
     """``{run: {"overall": metrics, "languages": {lang: metrics}}}``, runs in first-seen order,
     languages sorted. The fidelity metrics read the part of each response that ``fidelity_scope`` names
-    (:func:`verl_multiling.evaluation.scope.fidelity_text`: ``all``, ``think`` or ``answer``)."""
+    (:func:`verl_multiling.evaluation.scope.fidelity_text`: ``all``, ``think`` or ``answer``).
+    ``progress(n)`` is called after each (run, language) group of n samples."""
     by_run: dict[str, list[ScoredSample]] = OrderedDict()
     for sample in samples:
         by_run.setdefault(sample.run, []).append(sample)
@@ -254,6 +259,8 @@ def evaluate_runs(
             texts = [fidelity_text(s.response, fidelity_scope) for s in group]
             parts.append(fidelity_metrics(texts, [lang] * len(group), detector))
             languages[lang] = compute_metrics(group, ks, budget, detector, fidelity=parts[-1])
+            if progress is not None:
+                progress(len(group))
         result[run] = {
             "overall": compute_metrics(items, ks, budget, detector, fidelity=pool_fidelity(parts)),
             "languages": languages,

@@ -5,7 +5,9 @@
 * ``pareto.png``: each run's overall (LCPR, accuracy) and the Pareto front across runs: the runs
   no other run beats on both axes (:func:`pareto_front`), joined by a line.
 * ``per_language_bars.png``: grouped bars per language, one bar per run: accuracy (top) and LCPR
-  (bottom).
+  (bottom). A value of 0 is drawn as a low hatched bar labelled "0", so a run that scored zero is
+  not mistaken for a run that is absent; a missing value (the run has no data for that language) is
+  labelled "n/a" (:func:`bar_heights`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["pareto_front", "write_plots"]
+__all__ = ["ZERO_BAR", "bar_heights", "pareto_front", "write_plots"]
+
+#: height of the bar drawn for a value of exactly 0 (on the 0..1.05 axis), so that it is visible
+ZERO_BAR = 0.02
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -31,6 +36,27 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: points[i][0])
+
+
+def bar_heights(values: Sequence[float]) -> tuple[list[float], list[str]]:
+    """Bar heights and labels for metric values in [0, 1]: 0 gets a visible :data:`ZERO_BAR` and the
+    label "0", a missing value (NaN) no bar and the label "n/a", any other value its own height and no label.
+
+    >>> bar_heights([0.5, 0.0, float("nan")])
+    ([0.5, 0.02, 0.0], ['', '0', 'n/a'])
+    """
+    heights, labels = [], []
+    for value in values:
+        if value != value:  # NaN
+            heights.append(0.0)
+            labels.append("n/a")
+        elif value == 0:
+            heights.append(ZERO_BAR)
+            labels.append("0")
+        else:
+            heights.append(float(value))
+            labels.append("")
+    return heights, labels
 
 
 def _group_labels(labels: Sequence[str], xs: Sequence[float], ys: Sequence[float]) -> dict:
@@ -128,13 +154,25 @@ def write_plots(runs: Mapping[str, Mapping[str, Any]], out_dir: str | Path) -> l
         for i, run in enumerate(names):
             values = [_value(runs[run]["languages"].get(lang, {}), key) for lang in languages]
             positions = [p + (i - (len(names) - 1) / 2) * width for p in range(len(languages))]
-            axis.bar(positions, values, width=width, color=colours[run], label=run)
+            heights, labels = bar_heights(values)
+            bars = axis.bar(positions, heights, width=width, color=colours[run], label=run)
+            for bar, text in zip(bars, labels):
+                if text == "0":
+                    bar.set_facecolor("white")
+                    bar.set_edgecolor(colours[run])
+                    bar.set_hatch("////")
+                if text:
+                    axis.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                                  va="bottom", textcoords="offset points", xytext=(0, 1), fontsize=7,
+                                  color=colours[run])
         axis.set_ylabel(label)
         axis.set_ylim(0, 1.05)
         axis.grid(axis="y", alpha=0.3)
     axes[1].set_xticks(range(len(languages)))
     axes[1].set_xticklabels(languages)
-    axes[0].legend(ncol=len(names), fontsize=8)
+    from matplotlib.patches import Patch
+
+    axes[0].legend(handles=[Patch(color=colours[run], label=run) for run in names], ncol=len(names), fontsize=8)
     axes[0].set_title("Per-language accuracy and language fidelity")
     fig.tight_layout()
     paths.append(out / "per_language_bars.png")

@@ -228,6 +228,17 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field
     return out, frame
 
 
+def data_file_summary(path: str, frame, field: str, lang_key: str) -> dict:
+    """What a data file holds: its rows, rows per language (most first) and every column of its schema."""
+    import pyarrow.parquet as pq
+
+    langs = _languages(frame, lang_key)
+    counts = {} if langs is None else {str(k): int(v) for k, v in langs.value_counts().items()}
+    return {"field": field, "path": path, "rows": len(frame), "languages": counts,
+            "columns": [c for c in pq.read_schema(os.path.expanduser(path)).names
+                        if not c.startswith("__index_level_")]}  # pandas' stored index is no data column
+
+
 def recipe_columns(cfg: DictConfig, settings: MultilingConfig) -> tuple[str, ...]:
     """Dataset columns :func:`check_recipe_columns` reads (they may also sit inside ``extra_info``)."""
     try:
@@ -307,6 +318,19 @@ def _languages(frame, key: str):
         if values.notna().any():
             return values.map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else None)
     return None
+
+
+def check_engines(cfg: DictConfig) -> list[Finding]:
+    """The training backend the config asks for, where this machine cannot import it (a note: preflight
+    often runs on a CPU login node; the GPU nodes need it)."""
+    import importlib.util
+
+    strategy = str(cfg.actor_rollout_ref.actor.get("strategy") or "")
+    if strategy == "megatron" and importlib.util.find_spec("megatron") is None:
+        return [Finding("note", "actor_rollout_ref.actor.strategy",
+                        "megatron: megatron-core is not installed here; the GPU nodes need "
+                        "`pip install \"verl[megatron]==0.9.1\"`")]
+    return []
 
 
 def check_verl_validation(cfg: DictConfig) -> list[Finding]:

@@ -57,3 +57,33 @@ def markdown_table(rows: list[dict], columns: tuple[str, ...]) -> str:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def rollouts_title(rows: list[dict], label: str, user_given: bool) -> str:
+    """The first line of the per-language table's heading: which rollouts it was computed on, and
+    whether they are the user's.
+
+    >>> print(rollouts_title([{"lang": "fr"}, {"lang": "ja"}, {"lang": "fr"}], "the bundled sample rollouts (x.jsonl)", False))
+    Per-language results on the bundled sample rollouts (x.jsonl): 3 rollouts in 2 languages, hand-written to exercise the scorers (not your data: --rollouts FILE scores your own).
+    """
+    langs = {str(r.get("lang")) for r in rows}
+    head = f"Per-language results on {label}: {len(rows)} rollouts in {len(langs)} languages"
+    if user_given:
+        return head + "."
+    return head + ", hand-written to exercise the scorers (not your data: --rollouts FILE scores your own)."
+
+
+def data_summary_table(summary: list[dict]) -> str:
+    """The user's data files as a Markdown table: rows, rows per language, columns found.
+
+    >>> print(data_summary_table([{"field": "data.train_files", "path": "t.parquet", "rows": 3,
+    ...                            "languages": {"fr": 2, "ja": 1}, "columns": ["prompt", "lang"]}]))
+    | field | file | rows | rows per language | columns |
+    |---|---|---:|---|---|
+    | data.train_files | t.parquet | 3 | fr 2, ja 1 | prompt, lang |
+    """
+    lines = ["| field | file | rows | rows per language | columns |", "|---|---|---:|---|---|"]
+    for item in summary:
+        langs = ", ".join(f"{k} {v}" for k, v in item["languages"].items()) or "-"
+        lines.append(f"| {item['field']} | {item['path']} | {item['rows']} | {langs} | {', '.join(item['columns'])} |")
+    return "\n".join(lines)

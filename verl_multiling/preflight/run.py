@@ -1,12 +1,17 @@
-"""``verl-multiling preflight``: everything main_ppo would trip on, found on CPU in about a minute.
+"""``verl-multiling preflight``: everything main_ppo would trip on, found on CPU before any GPU hour.
 
 1. compose main_ppo's config (``+recipe=NAME`` and overrides) and check it: plugin registration,
-   estimator, trainer mode, reward manager, recipe knobs, data files and their columns, scorers;
+   estimator, trainer mode, reward manager, recipe knobs, data files and their columns, scorers; with
+   the user's data files, a summary of them (rows per language, columns found);
 2. score sample rollouts (bundled: 104 in 13 languages; or ``--rollouts FILE``) through verl's real
    ``RewardLoopManager`` with ``reward.num_workers`` Ray reward workers on a local CPU cluster;
 3. run the recipe's advantage estimator on them exactly as the per-sample bridge does;
-4. print a per-language table (accuracy, language match, reward, advantage statistics) and how the
-   advantages of correct/matched, correct/unmatched and wrong rollouts move over training.
+4. print a per-language table (accuracy, language match, reward, advantage statistics), titled with
+   the rollouts it was computed on, and how the advantages of correct/matched, correct/unmatched and
+   wrong rollouts move over training.
+
+``static=True`` (``--static``) stops after step 1: no Ray cluster, no rollouts. Each stage reports its
+own time, and the closing line the total and where it went (docs/timings.md has measured figures).
 """
 
 from __future__ import annotations
@@ -25,15 +30,30 @@ import torch
 
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
-from verl_multiling.preflight.report import PART_COLUMNS, language_rows, markdown_table, table_columns
+from verl_multiling.preflight.report import (
+    PART_COLUMNS,
+    data_summary_table,
+    language_rows,
+    markdown_table,
+    rollouts_title,
+    table_columns,
+)
 
 DEFAULT_T_FOR_PREVIEW = 100
 
 
 class Preflight:
     def __init__(self, overrides: Sequence[str], rollouts: str | None = None, step: int | None = None,
-                 num_workers: int = 2, stream: TextIO = sys.stdout, config_name: str = "ppo_trainer"):
+                 num_workers: int = 2, stream: TextIO = sys.stdout, config_name: str = "ppo_trainer",
+                 static: bool = False, launched_at: float | None = None):
         self.overrides = list(overrides)
+        self.static = static
+        self.total_stages = 3 if static else 5
+        self.launched_at = launched_at  # time.time() when the process started (the CLI passes it)
+        self.stage_times: list[dict] = []
+        self._current: tuple[int, str, float] | None = None
+        self.user_rollouts = rollouts is not None
+        self.data_summary: list[dict] = []
         self.config_name = config_name
         self.rollouts_path = rollouts
         self.step = step
@@ -47,8 +67,20 @@ class Preflight:
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
-    def stage(self, number: int, total: int, text: str) -> None:
-        self.say(f"[{number}/{total}] {text} ({time.perf_counter() - self.started:.1f}s)")
+    def stage(self, number: int, text: str) -> None:
+        """Close the running stage (print its own time) and open the next."""
+        self.end_stage()
+        self._current = (number, text, time.perf_counter())
+        self.say(f"[{number}/{self.total_stages}] {text}")
+
+    def end_stage(self, detail: str = "") -> None:
+        if self._current is None:
+            return
+        number, text, t0 = self._current
+        seconds = round(time.perf_counter() - t0, 2)
+        self.stage_times.append({"stage": number, "name": text, "seconds": seconds})
+        self._current = None
+        self.say(f"  ... stage {number} took {seconds:.1f}s{detail}")
 
     def add(self, findings: list[Finding]) -> None:
         for f in findings:
@@ -61,8 +93,10 @@ class Preflight:
 
     # ---- stages -------------------------------------------------------------------------------
     def run(self) -> int:
-        self.stage(1, 5, "composing main_ppo's config " + " ".join(self.overrides))
+        self.stage(1, "importing verl, composing main_ppo's config " + " ".join(self.overrides))
+        t0 = time.perf_counter()
         self.add(checks.check_registration())
+        self.import_seconds = time.perf_counter() - t0
         try:
             from verl_multiling.preflight.compose import compose_config
 
@@ -72,13 +106,15 @@ class Preflight:
             return self.finish()
         self.cfg = cfg
         self.rollouts_path = self.rollouts_path or recipe_rollouts(cfg)
-        self.stage(2, 5, "checking recipe, estimator, trainer mode and reward manager")
+        self.end_stage(f" (importing verl and the plugin: {self.import_seconds:.1f}s)")
+        self.stage(2, "checking recipe, estimator, trainer mode and reward manager")
         self.settings, found = checks.check_multiling(cfg)
         self.add(found)
         self.add(checks.check_trainer_and_estimator(cfg))
         self.add(checks.check_reward_manager(cfg))
         self.add(checks.check_verl_validation(cfg))
-        self.stage(3, 5, "checking data files and scorers")
+        self.add(checks.check_engines(cfg))
+        self.stage(3, "checking data files and scorers")
         n_train = self.check_data()
         self.total_steps = checks.total_steps(cfg, n_train)
         if self.total_steps is None:
@@ -88,16 +124,23 @@ class Preflight:
             self.add([Finding("ok", "T", f"{self.total_steps} training steps")])
         if self.settings is not None:
             self.check_scorers()
+        if self.data_summary:
+            self.say("\nYour data files:\n")
+            self.say(data_summary_table(self.data_summary))
+            self.say()
+        if self.static:
+            return self.finish()
         self.tokenizer_dir = self.resolve_tokenizer()
         if self.errors:
             return self.finish()
-        self.stage(4, 5, f"scoring rollouts with verl's RewardLoopManager ({self.num_workers} Ray reward workers)")
+        self.stage(4, f"scoring {self.rollouts_label()} with verl's RewardLoopManager "
+                      f"({self.num_workers} Ray reward workers)")
         try:
             self.score_rollouts()
         except Exception as exc:
             self.add([Finding("error", "reward loop", f"{type(exc).__name__}: {exc}")])
             return self.finish()
-        self.stage(5, 5, f"advantages with {cfg.algorithm.adv_estimator!r}")
+        self.stage(5, f"advantages with {cfg.algorithm.adv_estimator!r}")
         try:
             self.report()
         except Exception as exc:
@@ -123,6 +166,8 @@ class Preflight:
                 found, frame = checks.check_data_file(path, cfg, self.settings, field)
                 self.add(found)
                 total += 0 if frame is None else len(frame)
+                if frame is not None:
+                    self.data_summary.append(checks.data_file_summary(path, frame, field, self.settings.lang_key))
             if field == "data.train_files":
                 n_train = total
         return n_train
@@ -163,6 +208,14 @@ class Preflight:
         level = "ok" if sims[0] > sims[1] else "warning"
         self.add([Finding(level, field, f"{scorer.name} loaded in {time.perf_counter() - t0:.2f}s (probe: "
                                         f"translation {sims[0]:.3f} vs unrelated {sims[1]:.3f})")])
+
+    def rollouts_label(self) -> str:
+        if self.user_rollouts:
+            return f"your rollouts ({self.rollouts_path})"
+        from verl_multiling.preflight.rollouts import BUNDLED_ROLLOUTS
+
+        path = Path(self.rollouts_path) if self.rollouts_path else BUNDLED_ROLLOUTS
+        return f"the bundled sample rollouts ({path.name})"
 
     def resolve_tokenizer(self) -> str:
         from verl_multiling.offline_tokenizer import offline_tokenizer_dir
@@ -268,7 +321,8 @@ class Preflight:
         if "adv_R" in values:
             self.say("\nadv_* columns: the advantage on each response's first token (the U step where there is one); "
                      "adv_R_min/max: on its last token (the R step).")
-        self.say(f"\nPer-language results at step t={step} of T={total} (estimator {name!r}):\n")
+        self.say("\n" + rollouts_title(self.rows, self.rollouts_label(), self.user_rollouts))
+        self.say(f"Step t={step} of T={total}, estimator {name!r}:\n")
         self.say(markdown_table(rows, table_columns(parts, step_level="adv_R" in values)))
         self.result = {"languages": rows, "T": total, "step": step}
         if self.uses_step() and {"acc", "lang_match"} <= set(values):
@@ -295,13 +349,24 @@ class Preflight:
         return rows
 
     def finish(self) -> int:
+        self.end_stage()
         n_err = len(self.errors)
         n_warn = sum(f.level == "warning" for f in self.findings)
         status = "FAILED" if n_err else "passed"
-        self.say(f"\npreflight {status}: {n_err} error(s), {n_warn} warning(s) in "
-                 f"{time.perf_counter() - self.started:.1f}s")
+        what = "static checks" if self.static else "preflight"
+        total = time.perf_counter() - self.started
+        self.say(f"\n{what} {status}: {n_err} error(s), {n_warn} warning(s) in {total:.1f}s")
         for f in self.errors:
             self.say(f"  {f}")
+        timings = {"stages": self.stage_times, "total_s": round(total, 2)}
+        parts = [f"{t['stage']}: {t['seconds']:.1f}s" for t in self.stage_times]
+        if self.launched_at is not None:
+            before = max(self.started - time.perf_counter() + time.time() - self.launched_at, 0.0)
+            timings["startup_s"] = round(before, 2)
+            parts.insert(0, f"Python start-up: {before:.1f}s")
+        self.say("time by stage: " + ", ".join(parts))
+        self.result["timings"] = timings
+        self.result["data"] = self.data_summary
         self.result["findings"] = [f.__dict__ for f in self.findings]
         self.result["passed"] = not n_err
         return 1 if n_err else 0
@@ -328,8 +393,8 @@ def _numeric(column) -> bool:
 
 def run_preflight(overrides: Sequence[str], rollouts: str | None = None, step: int | None = None,
                   num_workers: int = 2, json_path: str | None = None, config_name: str = "ppo_trainer",
-                  stream: TextIO = sys.stdout) -> int:
-    check = Preflight(overrides, rollouts, step, num_workers, stream, config_name)
+                  stream: TextIO = sys.stdout, static: bool = False, launched_at: float | None = None) -> int:
+    check = Preflight(overrides, rollouts, step, num_workers, stream, config_name, static, launched_at)
     code = check.run()
     if json_path:
         Path(json_path).write_text(json.dumps(check.result, indent=2, default=str), encoding="utf-8")

@@ -1,6 +1,7 @@
 """``verl-multiling`` command line.
 
     verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T] [--static]
+    verl-multiling smoke +recipe=adamame [--steps 2] [--json out.json] [--scripted] [hydra overrides ...]
     verl-multiling recipes
     verl-multiling eval RUN.jsonl [RUN2.jsonl ...] --out DIR [--k 1,4] [--budget 4096]
     verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="config, data and scorer checks only (stages 1-3): no Ray cluster, no rollouts")
     pre.add_argument("--verbose", action="store_true",
                      help="also show verl's import-time warnings (no accelerator, optional engines not installed)")
+    sub.add_parser("smoke", add_help=False, help="real main_ppo GRPO steps of a recipe on CPU with a tiny model")
     sub.add_parser("recipes", help="list the recipes usable as +recipe=NAME")
     sub.add_parser("eval", add_help=False,
                    help="accuracy, language fidelity and token efficiency of generations (eval -h)")
@@ -37,8 +39,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _smoke_parser() -> argparse.ArgumentParser:
+    smoke = argparse.ArgumentParser(
+        prog="verl-multiling smoke", description="Real main_ppo GRPO steps of a recipe on CPU with a tiny model. "
+        "Every argument that is not a flag is a Hydra override for main_ppo, e.g. +recipe=adamame.")
+    smoke.add_argument("--steps", type=int, default=2, help="training steps to run (default 2)")
+    smoke.add_argument("--json", help="write {recipe, steps: [{step, metrics}]} with every metric verl logged")
+    smoke.add_argument("--scripted", action="store_true",
+                       help="answer the bundled prompts with the recipe's bundled responses (non-zero rewards)")
+    smoke.add_argument("--n", type=int, default=None, help="responses per prompt (default 2; 4 with --scripted)")
+    smoke.add_argument("--workdir", help="where data, logs, metrics and checkpoints go (default: a new temp dir)")
+    smoke.add_argument("--timeout", type=float, default=None, help="stop main_ppo after this many seconds")
+    smoke.add_argument("--verbose", action="store_true", help="show main_ppo's whole output")
+    return smoke
+
+
+def _smoke(argv: list[str]) -> int:
+    """Flags and Hydra overrides may come in any order (overrides never start with '-')."""
+    parser = _smoke_parser()
+    args, rest = parser.parse_known_args(argv)
+    flags = [a for a in rest if a.startswith("-")]
+    if flags:
+        parser.error(f"unrecognized arguments: {' '.join(flags)}")
+    from verl_multiling.quiet import configure
+
+    configure(args.verbose)
+    from verl_multiling.smoke.run import SmokeError, run_smoke
+
+    try:
+        return run_smoke(rest, args.steps, args.json, args.scripted, args.n, args.workdir, args.verbose,
+                         args.timeout)
+    except SmokeError as exc:
+        print(f"verl-multiling smoke: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "smoke":
+        return _smoke(argv[1:])
     if argv and argv[0] in ("eval", "generate"):
         from verl_multiling.evaluation.cli import main as evaluation_main
 

@@ -119,7 +119,7 @@ class PerSampleBridgeMixin:
             "advantages": data["advantages"].to_padded_tensor(0.0).cpu(),
             "token_level_rewards": data["rm_scores"].to_padded_tensor(0.0).cpu(),
             "response_mask": data["response_mask"].to_padded_tensor(0).cpu(),
-            "reward_extra_info": {k: list(v) for k, v in columns.items()},
+            "reward_extra_info": dict(columns),  # the very columns the estimator was given
         }
         os.makedirs(directory, exist_ok=True)
         target = os.path.join(directory, f"step_{available['global_step']}.pt")

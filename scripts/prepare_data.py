@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                progress=lambda items: tqdm(items, desc=f"loading {args.dataset}", unit="lang"))
         per_language = DATASETS[args.dataset].per_language if args.per_language is None else args.per_language
         records, short = sample_per_language(records, per_language or None, args.seed)
-        for lang, missing in short.items():
+        for lang, missing in short.items() if args.per_language else ():  # asked for explicitly
             print(f"warning: {lang} has {per_language - missing} distinct questions, {per_language} wanted",
                   file=sys.stderr)
         rows = build_rows(records, args.dataset, args.recipe)

@@ -151,8 +151,10 @@ def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: s
                      f"full log: {work / 'main_ppo.log'}\n")
         return code or 1
     print_report(result, stream)
-    if len(logged) < steps:
-        stream.write(f"[smoke] FAILED: main_ppo exited 0 but logged {len(logged)} of {steps} steps\n")
+    if not logged or logged[-1]["step"] != steps:
+        last = logged[-1]["step"] if logged else "none"
+        stream.write(f"[smoke] FAILED: main_ppo exited 0 but the last step logged is {last}, not {steps}\n")
         return 1
-    stream.write(f"[smoke] passed: {len(logged)} step(s) in {elapsed:.0f} s\n")
+    resumed = f" (resumed: steps {logged[0]['step']}..{steps})" if logged[0]["step"] > 1 else ""
+    stream.write(f"[smoke] passed: {len(logged)} step(s){resumed} in {elapsed:.0f} s\n")
     return 0

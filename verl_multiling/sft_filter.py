@@ -1,6 +1,6 @@
 r"""AdaMame stage 1 (SFT) data: keep the reasoning traces worth fine-tuning on.
 
-AdaMame (METHODS.md section 1) first fine-tunes on reasoning traces written in the query
+AdaMame (docs/methods.md, "AdaMame") first fine-tunes on reasoning traces written in the query
 language, keeping a trace only when
 
 (a) language ID says it is in the query language, after math is stripped,

@@ -3,7 +3,7 @@
 # (2_rl/stage2_scripts/trainer/adamame_grpo_*.sh of dayeonki/adamame: N_GPUS=1, 512 prompts x 8 rollouts a
 # step). The settings come from +recipe=adamame; this script adds the released one-GPU memory layout.
 # Every path/size is an env var; extra args go to Hydra. docs/adamame.md lists what still differs.
-#   install: pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install verl-multiling
+#   install: pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install /path/to/verl_multiling  (a checkout)
 #   run:     MODEL=checkpoints/verl_multiling/adamame_sft/merged TRAIN=~/data/adamame/train.parquet \
 #            VAL=~/data/adamame/val.parquet bash run_grpo_1gpu.sh
 #   smaller: PROMPTS_PER_STEP=64 MINI_BATCH=16 bash run_grpo_1gpu.sh   (not the released run)

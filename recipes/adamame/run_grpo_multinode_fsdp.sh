@@ -2,7 +2,7 @@
 # AdaMame-GRPO on a multi-node H100 cluster: FSDP actor, vLLM rollout, paper batch (512 prompts x 8).
 # Start Ray first (head: `ray start --head`; workers: `ray start --address=HEAD:6379`), then run this on
 # the head node. verl_multiling must be installed on every node (the entry point loads it everywhere).
-#   install (every node): pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install verl-multiling
+#   install (every node): pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install /path/to/verl_multiling  (a checkout)
 set -euo pipefail
 
 NNODES=${NNODES:-4}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # AdaMame-GRPO on a multi-node H100 cluster with the Megatron backend (verl's ppo_megatron_trainer
 # config) and vLLM rollout. Megatron's LoRA lives under actor_rollout_ref.model.lora.*.
-#   install (every node): pip install "verl[vllm,megatron]==0.9.1" && pip install verl-multiling
+#   install (every node): pip install "verl[vllm,megatron]==0.9.1" && pip install /path/to/verl_multiling  (a checkout)
 #   (megatron extra: megatron-core, transformer-engine, apex; see the README's install section)
 set -euo pipefail
 

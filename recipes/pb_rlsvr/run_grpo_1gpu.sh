@@ -2,7 +2,7 @@
 # PB-RLSVR on one GPU (FSDP actor, vLLM rollout): GRPO by default, or the paper's PPO/GAE baseline with
 # ESTIMATOR=gae (adds a critic initialised from the same model). The training parquet must hold the pivot
 # references y_en (column pivot_response): run generate_references.sh first. Extra args go to Hydra.
-#   install: pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install verl-multiling
+#   install: pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install /path/to/verl_multiling  (a checkout)
 #   run:     TRAIN=~/data/pb_rlsvr/train_pivot.parquet VAL=~/data/pb_rlsvr/val.parquet bash run_grpo_1gpu.sh
 set -euo pipefail
 

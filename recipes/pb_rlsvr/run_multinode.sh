@@ -5,7 +5,7 @@
 # workers load the semantic scorer once each and batch the rollouts they score.
 # On a cluster use a stronger encoder than the offline default, e.g.
 #   SEMANTIC_BACKEND=sentence_transformers SEMANTIC_MODEL=sentence-transformers/LaBSE (or BAAI/bge-m3).
-#   install (every node): pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install verl-multiling
+#   install (every node): pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install /path/to/verl_multiling  (a checkout)
 set -euo pipefail
 
 NNODES=${NNODES:-4}

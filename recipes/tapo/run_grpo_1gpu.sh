@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TAPO-GRPO on one GPU (FSDP actor, vLLM rollout). Recipe settings come from +recipe=tapo; this
 # script only scales the batch to one GPU and picks the translation metric. Extra args go to Hydra.
-#   install: pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install verl-multiling
+#   install: pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install /path/to/verl_multiling  (a checkout)
 #   data:    parquet rows with prompt, reward_model.ground_truth, lang and question_en (the English
 #            question: r_trans's reference) and question (COMET's source); the prompt ends with the
 #            understand-then-reason instruction (verl_multiling.rewards.tapo.build_prompt)

@@ -2,7 +2,7 @@
 # TAPO-GRPO on a multi-node H100 cluster: FSDP actor, vLLM rollout, 256 prompts x 8 per step.
 # Start Ray first (head: `ray start --head`; workers: `ray start --address=HEAD:6379`), then run this on
 # the head node. verl_multiling must be installed on every node (the entry point loads it everywhere).
-#   install (every node): pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install verl-multiling
+#   install (every node): pip install "verl[vllm]==0.9.1" flash-attn --no-build-isolation && pip install /path/to/verl_multiling  (a checkout)
 # Translation metric: chrF by default (CPU, in the reward workers). With METRIC=comet|cometkiwi each
 # node runs ONE shared COMET actor (named verl_multiling_translation_<metric>_<node id>) that batches
 # the requests of all reward workers on that node; it gets its own GPU (COMET_GPUS=1), so training

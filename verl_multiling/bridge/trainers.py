@@ -14,7 +14,7 @@ verl's ``PPOTrainer`` branches on ``self.trainer_mode == "sync"`` (replay buffer
 parameter sync) and reads ``trainer.v1.<mode>`` settings, so each bridge trainer reports the mode
 it extends as ``trainer_mode``: the registered name only selects the class.
 
-The verl internals relied on (``tests/test_bridge_contract.py`` fails if they move):
+The verl internals relied on (``tests/test_bridge.py`` fails if they move):
 ``PPOTrainer.__init__`` assigns ``self.trainer_mode``; ``PPOTrainer._compute_advantage(batch,
 metrics)`` looks the estimator up through ``core_algos.get_adv_estimator_fn`` (via
 ``compute_advantage``); each sample's ``reward_extra_info`` sits in TransferQueue under

@@ -1,6 +1,6 @@
 """AdaMame advantage estimators (arXiv 2606.15080), vectorised over the batch.
 
-Notation (METHODS.md section 1): a prompt group g holds rollouts y_1..y_G of one query x with
+Notation (docs/methods.md, "AdaMame"): a prompt group g holds rollouts y_1..y_G of one query x with
 language l_q; r_i in {0, 1} is math-verify's verdict on y_i; l_i is y_i's detected language;
 m_i = 1[l_i = l_q and l_i known]; t is the training step and T the total number of steps.
 

@@ -1,6 +1,6 @@
 r"""TAPO's step-level relative advantage (arXiv 2603.25419), vectorised over the batch.
 
-Notation (METHODS.md section 2): a prompt group g holds rollouts y_1..y_G of one query. Each
+Notation (docs/methods.md, "TAPO"): a prompt group g holds rollouts y_1..y_G of one query. Each
 response is split into the understanding step U (its tokens up to and including ``</translation>``)
 and the reasoning step R (the rest); a response with a missing or broken tag has no U step.
 r_acc,i is math-verify's verdict on y_i, r_trans,i the translation quality of its U text

@@ -54,6 +54,7 @@ class Preflight:
         self._current: tuple[int, str, float] | None = None
         self.user_rollouts = rollouts is not None
         self.data_summary: list[dict] = []
+        self.reward_loop_times: dict[str, float] = {}
         self.config_name = config_name
         self.rollouts_path = rollouts
         self.step = step
@@ -140,6 +141,7 @@ class Preflight:
         except Exception as exc:
             self.add([Finding("error", "reward loop", f"{type(exc).__name__}: {exc}")])
             return self.finish()
+        self.end_stage(" (" + ", ".join(f"{k} {v:.1f}s" for k, v in self.reward_loop_times.items()) + ")")
         self.stage(5, f"advantages with {cfg.algorithm.adv_estimator!r}")
         try:
             self.report()
@@ -231,6 +233,7 @@ class Preflight:
         return str(offline_tokenizer_dir())
 
     def score_rollouts(self) -> None:
+        t0 = time.perf_counter()
         import ray
         from omegaconf import OmegaConf, open_dict
         from transformers import AutoTokenizer
@@ -246,17 +249,25 @@ class Preflight:
             cfg.actor_rollout_ref.model.path = self.tokenizer_dir
             cfg.actor_rollout_ref.model.tokenizer_path = self.tokenizer_dir
             cfg.reward.num_workers = self.num_workers
+        t1 = time.perf_counter()
         started_ray = not ray.is_initialized()
         if started_ray:
             ray.init(num_cpus=max(2, self.num_workers + 1), include_dashboard=False, log_to_driver=False,
                      logging_level="ERROR")
+        t2 = time.perf_counter()
         try:
-            t0 = time.perf_counter()
             scored = RewardLoopManager(cfg).compute_rm_score(data)
-            seconds = time.perf_counter() - t0
+            seconds = time.perf_counter() - t2
+        except KeyError as exc:  # verl reads every sample's reward_extra_info with the first sample's keys
+            raise ValueError(f"the rollouts' reward_extra_info keys differ ({exc} is missing from some): when "
+                             "reward.custom_reward_function returns a dict, declare its keys in "
+                             "multiling.task.extra_keys (e.g. [f1, pred]) so that every sample carries them") from exc
         finally:
+            t3 = time.perf_counter()
             if started_ray:
                 ray.shutdown()
+        self.reward_loop_times = {"imports and tokenizing": t1 - t0, "Ray start": t2 - t1,
+                                  "reward workers and scoring": seconds, "Ray shutdown": time.perf_counter() - t3}
         self.rows, self.data, self.scored = rows, data, scored
         info = scored.non_tensor_batch
         reasons = Counter(str(x) for x in info.get("answer_reason", []))
@@ -264,6 +275,7 @@ class Preflight:
                                                f"(incl. worker start); extra keys {scored.meta_info['reward_extra_keys']}")])
         if reasons:
             self.add([Finding("note", "answer reasons", dict(sorted(reasons.items())).__repr__())])
+        self.add(task_findings(self.cfg, info))
 
     def advantages_at(self, step: int, total: int, token: str = "first") -> np.ndarray:
         """Each sample's advantage on its first response token (``token="first"``: the U step for TAPO) or its
@@ -307,6 +319,9 @@ class Preflight:
         info = self.scored.non_tensor_batch
         parts = tuple(k for k in PART_COLUMNS if k in info and _numeric(info[k]))
         values = {k: _floats(info[k]) for k in parts}
+        task_parts = task_columns(self.cfg, self.scored)  # the custom function's own numeric keys, e.g. f1
+        values.update({k: _floats(info[k], missing=np.nan) for k in task_parts})  # None: not reported, not 0
+        parts += task_parts
         values.update(
             reward=self.scored.batch["rm_scores"].sum(-1).numpy(),
             resp_tokens=self.data.batch["response_mask"].sum(-1).numpy().astype(float),
@@ -358,7 +373,8 @@ class Preflight:
         self.say(f"\n{what} {status}: {n_err} error(s), {n_warn} warning(s) in {total:.1f}s")
         for f in self.errors:
             self.say(f"  {f}")
-        timings = {"stages": self.stage_times, "total_s": round(total, 2)}
+        timings = {"stages": self.stage_times, "total_s": round(total, 2),
+                   "reward_loop": {k: round(v, 2) for k, v in self.reward_loop_times.items()}}
         parts = [f"{t['stage']}: {t['seconds']:.1f}s" for t in self.stage_times]
         if self.launched_at is not None:
             before = max(self.started - time.perf_counter() + time.time() - self.launched_at, 0.0)
@@ -383,8 +399,51 @@ def recipe_rollouts(cfg) -> str | None:
     return str(path if path.is_absolute() or path.exists() else DATA_DIR / path)
 
 
-def _floats(column) -> np.ndarray:
-    return np.array([0.0 if v is None else float(v) for v in column], dtype=np.float64)
+def _floats(column, missing: float = 0.0) -> np.ndarray:
+    return np.array([missing if v is None else float(v) for v in column], dtype=np.float64)
+
+
+def task_columns(cfg, scored) -> tuple[str, ...]:
+    """The numeric reward_extra_info keys that the user's ``reward.custom_reward_function`` added (the reward
+    manager's own keys excluded), in the order verl reports them."""
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
+
+    from verl_multiling.reward_managers.task import custom_function_path
+
+    if not custom_function_path(cfg)[0]:
+        return ()
+    own = set(getattr(resolve_reward_manager_cls(cfg), "extra_keys", {})) | {"reward_error", *PART_COLUMNS}
+    info = scored.non_tensor_batch
+    return tuple(k for k in scored.meta_info.get("reward_extra_keys", []) if k not in own and k in info
+                 and _numeric(info[k]) and any(v is not None for v in info[k]))
+
+
+def task_findings(cfg, info) -> list[Finding]:
+    """How the user's ``reward.custom_reward_function`` fared on the rollouts: its failures by reason (each
+    scored 0 with verify_failed=1), and a negative task reward under AdaMame's multiplicative bonus."""
+    from verl_multiling.reward_managers.task import custom_function_path
+    from verl_multiling.rewards.task import CUSTOM, CUSTOM_REASONS
+
+    path, name = custom_function_path(cfg)
+    if not path:
+        return []
+    field = "reward.custom_reward_function"
+    reasons = Counter(str(x) for x in info.get("answer_reason", []))
+    failed = {r: reasons[r] for r in CUSTOM_REASONS if r != CUSTOM and reasons[r]}
+    n = len(info.get("answer_reason", []))
+    out = [Finding("ok", field, f"{name} scored {reasons[CUSTOM]} of {n} rollouts")]
+    if failed:
+        out.append(Finding("warning", field, f"{name} failed on {sum(failed.values())} of {n} rollouts {failed}: each "
+                                             "scored 0 with verify_failed=1 (counted in multiling/faults/*; more than "
+                                             "multiling.faults.max_error_rate of a step stops the run). The reward "
+                                             "workers' log has the first error of each kind"))
+    acc = _floats(info["acc"]) if "acc" in info and _numeric(info["acc"]) else np.zeros(0)
+    estimator = str(cfg.algorithm.adv_estimator)
+    if estimator in ("adamame", "adamame_align") and (acc < 0).any():
+        out.append(Finding("warning", field, f"{int((acc < 0).sum())} rollouts have a negative task reward: {estimator!r} "
+                                             "multiplies r_i by the language bonus, so a matched wrong answer would be "
+                                             "penalised harder than an unmatched one; return scores >= 0 (e.g. 0/1)"))
+    return out
 
 
 def _numeric(column) -> bool:

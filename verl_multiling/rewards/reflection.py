@@ -1,4 +1,4 @@
-r"""The reflection recipe's reward (arXiv 2603.14041; METHODS.md section 4): accuracy + format + reflection.
+r"""The reflection recipe's reward (arXiv 2603.14041; docs/methods.md, "Reflection"): accuracy + format + reflection.
 
     r = r_acc + r_fmt + r_ref
     r_acc = 1[the final \boxed{} answer equals the gold answer]           (the shared math scorer)

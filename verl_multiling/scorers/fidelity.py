@@ -1,4 +1,4 @@
-"""Language-fidelity metrics of reasoning traces (AdaMame, METHODS.md section 1).
+"""Language-fidelity metrics of reasoning traces (AdaMame; docs/methods.md, "Evaluation metrics").
 
 For a trace ``y`` answering a query in language ``l_q`` (math stripped first with
 :func:`~verl_multiling.scorers.text_cleaning.strip_math`; lines are the non-empty lines of

@@ -2,7 +2,7 @@
 
 Language-ID models score character n-grams; LaTeX, digits and operators are the same in
 every language and push detectors towards English (``\\boxed{18}`` -> ``en``). AdaMame
-(METHODS.md section 1) therefore detects the language of a response *after* math is
+(docs/methods.md, "AdaMame") therefore detects the language of a response *after* math is
 stripped. :func:`strip_math` removes, in this order:
 
 1. lone surrogates and control characters (they make fastText raise);

@@ -116,7 +116,7 @@ class TranslationConfig:
         checkpoint = _get(comet, "checkpoint", None)
         if metric != "chrf" and not checkpoint:
             raise ValueError(f"{path}.comet.checkpoint is required for metric={metric!r}: a directory with "
-                             "hparams.yaml and checkpoints/model.ckpt (see README, TAPO, COMET)")
+                             "hparams.yaml and checkpoints/model.ckpt (see docs/methods.md, TAPO)")
         dtype = _get(comet, "dtype", "auto")
         if dtype not in ("auto", "bfloat16", "float16", "float32"):
             raise ValueError(f"{path}.comet.dtype={dtype!r}: auto | bfloat16 | float16 | float32")

@@ -9,7 +9,7 @@ trained on, read back from TransferQueue by the bridge):
   reward_extra_info with the t and T the bridge handed over;
 - ``actor/grad_norm > 0`` (an optimiser step happened) and rollout vs actor log-probs agree (weight sync);
 - a checkpoint saved at step 1 resumes at step 2 (t, hence AdaMame's g(t), continues);
-- the async trainer mode runs too.
+- the async trainer mode runs too, and so do sampled (not scripted) rollouts.
 
 Marked ``e2e`` (about 3-5 minutes each on a 2-core machine); ``pytest -m "not e2e"`` skips them.
 """
@@ -135,3 +135,17 @@ def test_colocate_async_trainer_mode_runs_on_cpu(tmp_path):
         expected = recompute_advantages(dump, ["+recipe=adamame"])
         mask = dump["response_mask"].bool()
         torch.testing.assert_close(dump["advantages"][mask], expected.float()[mask], atol=1e-5, rtol=1e-5)
+
+
+def test_sampled_rollouts_decode_through_main_ppo(tmp_path):
+    """--sampled: the server's own batched decoding (not teacher forcing) serves verl, weights synced back."""
+    result = smoke(tmp_path, "+recipe=tapo", "--sampled", steps=1)
+    assert result["scripted"] is False and [s["step"] for s in result["steps"]] == [1]
+    metrics = result["steps"][0]["metrics"]
+    assert metrics["response_length/mean"] > 0
+    assert metrics["training/rollout_probs_diff_max"] < LOGPROB_TOLERANCE
+    assert any(k.startswith("multiling/") and k.endswith("/r_trans") for k in metrics)
+    dump = load_dump(result["work"], 1)
+    mask = dump["response_mask"].bool()
+    expected = recompute_advantages(dump, ["+recipe=tapo"])
+    torch.testing.assert_close(dump["advantages"][mask], expected.float()[mask], atol=1e-5, rtol=1e-5)

@@ -1,7 +1,7 @@
 """``verl-multiling`` command line.
 
     verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T] [--static]
-    verl-multiling smoke +recipe=adamame [--steps 2] [--json out.json] [--scripted] [hydra overrides ...]
+    verl-multiling smoke +recipe=adamame [--steps 2] [--json out.json] [--sampled] [hydra overrides ...]
     verl-multiling recipes
     verl-multiling eval RUN.jsonl [RUN2.jsonl ...] --out DIR [--k 1,4] [--budget 4096]
     verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
@@ -45,9 +45,13 @@ def _smoke_parser() -> argparse.ArgumentParser:
         "Every argument that is not a flag is a Hydra override for main_ppo, e.g. +recipe=adamame.")
     smoke.add_argument("--steps", type=int, default=2, help="training steps to run (default 2)")
     smoke.add_argument("--json", help="write {recipe, steps: [{step, metrics}]} with every metric verl logged")
-    smoke.add_argument("--scripted", action="store_true",
-                       help="answer the bundled prompts with the recipe's bundled responses (non-zero rewards)")
-    smoke.add_argument("--n", type=int, default=None, help="responses per prompt (default 2; 4 with --scripted)")
+    mode = smoke.add_mutually_exclusive_group()
+    mode.add_argument("--scripted", dest="scripted", action="store_true", default=True,
+                      help="(default) answer the bundled prompts with the recipe's bundled responses, so rewards "
+                           "and advantages are not all zero")
+    mode.add_argument("--sampled", dest="scripted", action="store_false",
+                      help="sample every response from the tiny random model (rewards are then mostly 0)")
+    smoke.add_argument("--n", type=int, default=None, help="responses per prompt (default 4; 2 with --sampled)")
     smoke.add_argument("--workdir", help="where data, logs, metrics and checkpoints go (default: a new temp dir)")
     smoke.add_argument("--timeout", type=float, default=None, help="stop main_ppo after this many seconds")
     smoke.add_argument("--verbose", action="store_true", help="show main_ppo's whole output")

@@ -108,7 +108,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: str | None = None,
-              scripted: bool = False, n: int | None = None, workdir: str | None = None,
+              scripted: bool = True, n: int | None = None, workdir: str | None = None,
               verbose: bool = False, timeout_s: float | None = None, stream: TextIO = sys.stdout) -> int:
     from verl_multiling.smoke.assets import tiny_model_dir, write_recipe_data
     from verl_multiling.smoke.report import print_report

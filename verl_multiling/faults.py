@@ -24,8 +24,9 @@ Per-sample counts (``scorer_retries``, ``scorer_fallback``, ``scorer_error``, ``
 ``verify_failed``) travel in ``reward_extra_info``; the bridge trainers log their rates as
 ``multiling/faults/*`` and stop the run when more than ``max_error_rate`` of a step's rollouts could not
 be scored (``reward_error=1``: scoring raised; or ``verify_failed=1``: the math verifier timed out or could
-not run, e.g. its process pool cannot start, so the answer scored 0 unchecked): training on a batch of
-silent zeros is worse than stopping.
+not run, e.g. its process pool cannot start, or the user's ``reward.custom_reward_function`` raised, hung or
+returned no number, so the answer scored 0 unchecked): training on a batch of silent zeros is worse than
+stopping. The custom task function goes through the same guard (:mod:`verl_multiling.reward_managers.task`).
 """
 
 from __future__ import annotations
@@ -272,9 +273,10 @@ def check_error_rate(columns: Mapping[str, np.ndarray], policy: FaultPolicy, ste
     at = "" if step is None else f" at step {step}"
     hint = ""
     if (flags := _flags(columns, "verify_failed")) is not None and flags.any():
-        hint = (" verify_failed=1 means math-verify timed out or could not run (its worker pool could not start: "
-                "check the workers' file-descriptor limit, `ulimit -n`, and memory; or multiling.math.timeout_s "
-                "is too small).")
+        hint = (" verify_failed=1 means the task verifier gave no verdict: math-verify timed out or could not run "
+                "(its worker pool could not start: check the workers' file-descriptor limit, `ulimit -n`, and "
+                "memory; or multiling.math.timeout_s is too small), or the reward.custom_reward_function raised, "
+                "hung or returned no number (answer_reason custom_error / custom_timeout / custom_not_a_number).")
     raise RuntimeError(
         f"verl_multiling: {int(unscored.sum())} of {n} rollouts ({rate:.0%}) could not be scored ({parts}){at}, "
         f"more than multiling.faults.max_error_rate={policy.max_error_rate:g}.{hint} The reward workers' logs name "

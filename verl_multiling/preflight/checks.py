@@ -103,7 +103,41 @@ def check_reward_manager(cfg: DictConfig) -> list[Finding]:
         node = cfg.get(head)
         if isinstance(node, DictConfig) and node.get(tail) not in (None, "naive"):
             out.append(Finding("warning", legacy, "legacy key: verl 0.9.1's main_ppo ignores it; use reward.*"))
-    return out
+    return out + check_task_function(cfg, cls)
+
+
+def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> list[Finding]:
+    """``reward.custom_reward_function``: it loads the way verl loads it, and which part of the reward it gives."""
+    from verl_multiling.reward_managers.task import custom_function_path
+
+    path, name = custom_function_path(cfg)
+    if not path:
+        return []
+    field = "reward.custom_reward_function"
+    if not name:
+        return [Finding("error", f"{field}.name", f"path={path!r} is set but name is not: give the function's name "
+                                                  "(reward.custom_reward_function.name=compute_score)")]
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    try:
+        fn = get_custom_reward_fn(cfg)
+    except Exception as exc:  # FileNotFoundError, AttributeError, the module's own import error
+        cause = exc.__cause__ or exc
+        return [Finding("error", field, f"cannot load {name!r} from {path!r}: {type(cause).__name__}: {cause}. "
+                                        "path is a file (/abs/path.py or file://...) or pkg://package.module, name "
+                                        "a function (data_source, solution_str, ground_truth, extra_info) -> float "
+                                        "| {'score': float, ...}")]
+    if not callable(fn):
+        return [Finding("error", field, f"{name!r} in {path!r} is not a function")]
+    from verl_multiling.reward_managers.base import MultilingRewardManager
+
+    if manager_cls is not None and not issubclass(manager_cls, MultilingRewardManager):
+        return [Finding("ok", field, f"{name} from {path}: verl hands it to {manager_cls.__name__} as compute_score")]
+    recipe = (cfg.get("multiling") or {}).get("recipe")
+    part = {"tapo": "r_acc, on the reasoning step R", "pb_rlsvr": "acc, the gold accuracy (reported; in the reward "
+            "with multiling.pb_rlsvr.gold=gate|sum)", "reflection": "r_acc"}.get(recipe, "r_i (acc)")
+    return [Finding("ok", field, f"{name} from {path} gives {part}; language, format and the recipe's other parts "
+                                 "stay the recipe's; multiling.task.timeout_s (else multiling.faults.timeout_s) bounds each call")]
 
 
 RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
@@ -156,6 +190,10 @@ def _recipe_nodes(cfg: DictConfig) -> list[tuple[str, Any]]:
         from verl_multiling.rewards.reflection import ReflectionConfig
 
         out.append(("reflection", ReflectionConfig.from_config))
+    if "task" in node:
+        from verl_multiling.rewards.task import TaskConfig
+
+        out.append(("task", TaskConfig.from_config))
     return out
 
 

@@ -22,7 +22,7 @@ def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray], parts: tu
         adv = values["adv"][mask]
         row = {"lang": lang, "n": int(mask.sum())}
         for key in (*parts, "reward", "resp_tokens"):
-            row[key] = float(np.mean(values[key][mask]))
+            row[key] = _mean(values[key][mask])
         row.update(adv_mean=float(adv.mean()), adv_std=float(adv.std()), adv_min=float(adv.min()),
                    adv_max=float(adv.max()))
         if "adv_R" in values:  # step-level estimators: the R-step advantage (last token) beside the first token's
@@ -30,6 +30,13 @@ def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray], parts: tu
             row.update(adv_R_min=float(adv_r.min()), adv_R_max=float(adv_r.max()))
         rows.append(row)
     return rows
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean over the samples that report a value (NaN: not reported); NaN when none does."""
+    values = np.asarray(values, dtype=np.float64)
+    seen = ~np.isnan(values)
+    return float(values[seen].mean()) if seen.any() else float("nan")
 
 
 def table_columns(parts: tuple[str, ...], step_level: bool = False) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Sample rollouts (JSONL) -> the one-sample-per-row ``DataProto`` that verl's reward loop scores.
 
 A rollout row has ``uid`` (its prompt group), ``lang``, ``question``, ``response``,
-``ground_truth`` and optionally ``data_source``. The bundled file
+``ground_truth`` (a string, or a list of accepted answers) and optionally ``data_source``. The bundled file
 ``verl_multiling/data/sample_rollouts.jsonl`` holds 104 rollouts in 13 languages.
 """
 
@@ -67,7 +67,7 @@ def build_dataproto(rows: list[dict], tokenizer, lang_key: str = "lang", max_res
     non_tensor = {
         "uid": np.array([str(r["uid"]) for r in rows], dtype=object),
         "data_source": np.array([r.get("data_source", "preflight") for r in rows], dtype=object),
-        "reward_model": np.array([{"ground_truth": str(r["ground_truth"]), "style": "rule"} for r in rows],
+        "reward_model": np.array([{"ground_truth": gold_value(r["ground_truth"]), "style": "rule"} for r in rows],
                                  dtype=object),
         lang_key: np.array([r.get("lang") for r in rows], dtype=object),
         # the parallel-data fields travel in extra_info as in prepared data (TAPO's translation reference)
@@ -82,6 +82,14 @@ def build_dataproto(rows: list[dict], tokenizer, lang_key: str = "lang", max_res
     return DataProto.from_dict(tensors=tensors, non_tensors=non_tensor)
 
 
+def gold_value(gold):
+    """A rollout's gold answer as the dataset holds it: a string, or a list of accepted answers (aliases,
+    as a short-answer task gives them) kept as a list of strings."""
+    if isinstance(gold, (list, tuple)):
+        return [str(g) for g in gold]
+    return str(gold)
+
+
 def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
     """The rollouts' prompts as a verl training frame (one row per prompt group), for data checks."""
     import pandas as pd
@@ -91,7 +99,7 @@ def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
         seen.setdefault(str(r["uid"]), {
             "data_source": r.get("data_source", "preflight"),
             "prompt": [{"role": "user", "content": r["question"]}],
-            "reward_model": {"ground_truth": str(r["ground_truth"]), "style": "rule"},
+            "reward_model": {"ground_truth": gold_value(r["ground_truth"]), "style": "rule"},
             lang_key: r.get("lang"),
             "extra_info": {"uid": str(r["uid"]), **{k: r[k] for k in ("question", "question_en") if k in r}},
             **{k: r[k] for k in OPTIONAL_COLUMNS if k in r},

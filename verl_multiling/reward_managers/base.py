@@ -7,6 +7,10 @@ column, or the same key inside ``extra_info``), and score the sample in one exec
 
 A recipe's manager subclasses :class:`MultilingRewardManager`, sets ``extra_keys`` and implements
 ``score``; see :mod:`verl_multiling.reward_managers.adamame`.
+
+With ``reward.custom_reward_function.path/name`` set, :attr:`MultilingRewardManager.task` is the user's
+function under the fault policy (:mod:`verl_multiling.reward_managers.task`) and :meth:`task_checker`
+gives the task part of each row; otherwise it is None and the recipe's math checker gives it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from verl_multiling.config import MultilingConfig
 from verl_multiling.faults import ScorerFailure
+from verl_multiling.reward_managers.task import CustomTask, configured_task
+from verl_multiling.rewards.task import TaskChecker
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,25 @@ class MultilingRewardManager(RewardManagerBase):
         super().__init__(config, tokenizer, compute_score)
         self.settings = MultilingConfig.from_config(config)
         self.failures: Counter[str] = Counter()
+        router = ({"reward_router_address": reward_router_address, "reward_model_tokenizer": reward_model_tokenizer}
+                  if reward_router_address is not None else {})  # as verl's naive manager passes them
+        # the user's task function (reward.custom_reward_function), or None: the recipe's math checker
+        self.task: CustomTask | None = configured_task(config, compute_score, (*self.extra_keys, "reward_error"),
+                                                       self.settings.faults, router)
+
+    def task_checker(self, row: dict[str, Any]) -> TaskChecker | None:
+        """The task part for this dataset row: the user's function bound to the row, or None (math)."""
+        return None if self.task is None else self.task.checker(row)
+
+    def task_keys(self) -> dict[str, Any]:
+        """The keys the user's function adds to every sample, with their fill values ({} without one)."""
+        return {} if self.task is None else self.task.schema.defaults()
+
+    def complete(self, parts: dict[str, Any]) -> dict[str, Any]:
+        """``parts`` with every task key (a rollout whose function was not called gets the fill values)."""
+        for key, default in self.task_keys().items():
+            parts.setdefault(key, default)
+        return parts
 
     def score(self, response: str, gold: Any, query_lang: Any, row: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -61,7 +86,7 @@ class MultilingRewardManager(RewardManagerBase):
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
             parts = self.failed_parts(exc)
         score = float(parts["score"])
-        return {"reward_score": score, "reward_extra_info": parts}
+        return {"reward_score": score, "reward_extra_info": self.complete(parts)}
 
     def failed_parts(self, exc: Exception, **overrides: Any) -> dict[str, Any]:
         """The parts of a rollout whose scoring raised: score 0, ``reward_error=1``, the failure counted per
@@ -72,7 +97,8 @@ class MultilingRewardManager(RewardManagerBase):
             logger.exception("verl_multiling %s: scoring failed (%s); the sample scores 0 with reward_error=1",
                              type(self).__name__, kind)
         self.failures[kind] += 1
-        return dict(self.extra_keys, score=0.0, answer_reason="reward_error", reward_error=1.0, **overrides)
+        return dict(self.extra_keys, **self.task_keys(), score=0.0, answer_reason="reward_error", reward_error=1.0,
+                    **overrides)
 
     def _decode(self, item) -> str:
         response_ids = item.batch["responses"]

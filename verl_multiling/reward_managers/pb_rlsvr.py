@@ -11,6 +11,7 @@ Where the data comes from (one dataset row per prompt, verl passes every column 
 * y_en: the column ``multiling.pb_rlsvr.pivot_key`` (default ``pivot_response``, written by
   ``scripts/generate_pivot_references.py``), or the same key inside ``extra_info``;
 * gold answer (optional, reported as ``acc`` and used by ``gold: gate|sum``): ``reward_model.ground_truth``;
+  ``acc`` is math-verify's, or the user's ``reward.custom_reward_function`` score when one is set;
 * query language: the ``multiling.lang_key`` column (decides separators when reading numbers).
 
 The reward and its parts are documented in :mod:`verl_multiling.rewards.pb_rlsvr`.
@@ -112,7 +113,7 @@ class PbRlsvrRewardManager(MultilingRewardManager):
             raise  # multiling.faults.on_failure=stop: the run stops with the scorer's message
         except Exception as exc:  # one strange rollout must not stop a run: count it, score 0
             parts = self.failed_parts(exc)
-        return {"reward_score": float(parts["score"]), "reward_extra_info": parts}
+        return {"reward_score": float(parts["score"]), "reward_extra_info": self.complete(parts)}
 
     async def _finish(self, prepared: Prepared) -> dict[str, Any]:
         """Similarities of the rollout's pairs (batched with concurrent rollouts), then the score. A fallback
@@ -146,7 +147,7 @@ class PbRlsvrRewardManager(MultilingRewardManager):
         row = item.non_tensor_batch
         response = self._decode(item)
         return prepare(response, self._pivot(row), self._gold_or_none(row), self._query_lang(row), self.pb,
-                       self.settings)
+                       self.settings, task=self.task_checker(row))
 
     def _pivot(self, row: dict[str, Any]) -> Any:
         key = self.pb.pivot_key

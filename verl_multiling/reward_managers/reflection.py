@@ -2,7 +2,9 @@
 
 Settings: ``multiling.reflection.*`` (:class:`~verl_multiling.rewards.reflection.ReflectionConfig`)
 and ``multiling.math.*`` (timeout, require_think_close). The problem text for the copy rule comes
-from the dataset row (``raw_prompt`` / ``prompt`` chat messages or ``extra_info.question``).
+from the dataset row (``raw_prompt`` / ``prompt`` chat messages or ``extra_info.question``). r_acc is
+math-verify's, or the user's ``reward.custom_reward_function`` score when one is set
+(:mod:`verl_multiling.reward_managers.task`).
 """
 
 from __future__ import annotations
@@ -35,4 +37,5 @@ class ReflectionRewardManager(MultilingRewardManager):
         return reflection_reward(
             response, gold, query_lang, self.reflection, question=question_from_row(row),
             timeout_s=self.settings.math.timeout_s, require_think_close=self.settings.math.require_think_close,
+            task=self.task_checker(row),
         )

@@ -5,7 +5,8 @@ The split of a response into U and R is computed on the token ids the policy gen
 (:func:`~verl_multiling.scorers.token_split.split_response_tokens`), so this manager overrides
 ``_score_item`` (the base decodes text only). The translation scorer is the node's shared, batched
 scorer (:func:`~verl_multiling.scorers.scoring_service.get_translation_scorer`), acquired on first
-use so that building a manager never loads a model.
+use so that building a manager never loads a model. r_acc is math-verify's on R, or the user's
+``reward.custom_reward_function`` score of R when one is set (:mod:`verl_multiling.reward_managers.task`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class TapoRewardManager(MultilingRewardManager):
         parts, parsed = tapo_reward(response, self._ground_truth(row), self._query_lang(row),
                                     row_text(row, self.tapo.reference_key), row_text(row, self.tapo.source_key),
                                     self.tapo, self.scorer if _needs_scorer(response, self.tapo) else None,
-                                    timeout_s=self.settings.math.timeout_s)
+                                    timeout_s=self.settings.math.timeout_s, task=self.task_checker(row))
         if parsed.has_u:
             split = split_response_tokens(ids, self.tokenizer, parsed.u_char_end, response)
             parts["u_tokens"] = split.n_tokens
@@ -77,7 +78,7 @@ class TapoRewardManager(MultilingRewardManager):
             parts = self.failed_parts(exc, format_reason="reward_error")
         for key in ("format_reason", "trans_reason", "split_reason"):
             self.reasons[f"{key}={parts[key]}"] += 1
-        return {"reward_score": float(parts["score"]), "reward_extra_info": parts}
+        return {"reward_score": float(parts["score"]), "reward_extra_info": self.complete(parts)}
 
     def _response(self, item) -> tuple[list[int], str]:
         """The generated ids (valid length from the attention mask) and their text, decoded as the base does."""

@@ -17,6 +17,10 @@ no_answer          1.0 when the response has no final \\boxed{} answer
 verify_failed      1.0 when the verifier timed out or raised (the score is then 0)
 query_lang_missing 1.0 when the dataset row gave no usable query language
 =================  =========================================================================
+
+With a custom task (``reward.custom_reward_function``, :mod:`verl_multiling.rewards.task`), r_i is the
+function's score on the whole response and its dict's other keys are added; ``answer_reason``,
+``no_answer`` and ``verify_failed`` then describe the function's outcome.
 """
 
 from __future__ import annotations
@@ -26,10 +30,9 @@ from typing import Any
 from verl_multiling.config import MultilingConfig
 from verl_multiling.scorers.fidelity import language_match
 from verl_multiling.scorers.language_id import get_detector, normalise_lang
-from verl_multiling.scorers.math_answer import check_answer
+from verl_multiling.rewards.task import TaskChecker, TaskOutcome, math_checker, merge_extra
 
 THINK_CLOSE = "</think>"
-FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 
 
 def language_id_text(response: str, cfg: MultilingConfig) -> str:
@@ -40,28 +43,29 @@ def language_id_text(response: str, cfg: MultilingConfig) -> str:
     return response[: cfg.language_id.max_chars]
 
 
-def adamame_reward(response: str, gold: Any, query_lang: Any, cfg: MultilingConfig) -> dict[str, Any]:
-    """Score one rollout; never raises on a strange response (every failure is a counted reason)."""
+def adamame_reward(response: str, gold: Any, query_lang: Any, cfg: MultilingConfig,
+                   task: TaskChecker | None = None) -> dict[str, Any]:
+    """Score one rollout; never raises on a strange response (every failure is a counted reason).
+
+    ``task`` gives r_i (default: :func:`~verl_multiling.rewards.task.math_checker`, ``multiling.math``)."""
     response = response if isinstance(response, str) else ""
     lang_q = normalise_lang(query_lang)
     if cfg.math.require_think_close and THINK_CLOSE not in response:
-        correct, reason = False, "no_think_close"
+        outcome = TaskOutcome(0.0, "no_think_close")
     else:
-        check = check_answer(response, "" if gold is None else str(gold), lang=lang_q or None,
-                             timeout_s=cfg.math.timeout_s)
-        correct, reason = bool(check.correct), check.reason
+        outcome = (task or math_checker(cfg.math.timeout_s))(response, gold, lang_q)
     detector = get_detector(cfg.language_id.backend, cfg.detector_languages, cfg.language_id.min_letters)
     detected = detector.detect(language_id_text(response, cfg)) or ""
     match = language_match(detected or None, lang_q or None)
-    score = 1.0 if correct else 0.0
-    return {
+    score = outcome.acc
+    return merge_extra({
         "score": score,
         "acc": score,
         "lang_match": 1.0 if match else 0.0,
         "response_lang": detected,
         "query_lang": lang_q,
-        "answer_reason": reason,
-        "no_answer": 1.0 if reason in ("no_answer", "empty_response") else 0.0,
-        "verify_failed": 1.0 if reason in FAILED_VERIFY_REASONS else 0.0,
+        "answer_reason": outcome.reason,
+        "no_answer": 1.0 if outcome.no_answer else 0.0,
+        "verify_failed": 1.0 if outcome.verify_failed else 0.0,
         "query_lang_missing": 0.0 if lang_q else 1.0,
-    }
+    }, outcome)

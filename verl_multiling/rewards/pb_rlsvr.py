@@ -26,6 +26,10 @@ the multilingual policy's response y, in any language, is rewarded by how well i
 * ``acc`` = 1[ans(y) == gold] when the row has a gold answer (always reported, used by gate/sum).
 * A missing or empty y_en gives score 0 with ``no_reference=1`` (preflight reports such rows as errors
   before a run starts: :func:`check_pivot_column`).
+* With a custom task (``reward.custom_reward_function``, :mod:`verl_multiling.rewards.task`), ``acc`` is the
+  function's score of y against the gold answer (reported, and used by ``gold: gate|sum``) and its dict's
+  other keys are added. r_answer stays agreement with y_en, which is not a gold comparison: for a task whose
+  answers are not math, ``answer_mode: embedding`` compares the final lines instead of boxed answers.
 
 The reward is split in :func:`prepare` (answer checks, cheap, per sample) and :func:`finish` (after the
 batched similarities), so that a reward manager can batch the similarity calls of concurrent rollouts;
@@ -40,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verl_multiling.config import MultilingConfig
+from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
 from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer
@@ -163,8 +168,11 @@ def similarity_text(text: str, max_chars: int = MAX_SIMILARITY_CHARS) -> str:
 
 
 def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrConfig,
-            math: MultilingConfig | None = None) -> Prepared:
-    """Answer checks and the similarity requests of one rollout; never raises on strange text."""
+            math: MultilingConfig | None = None, task: TaskChecker | None = None) -> Prepared:
+    """Answer checks and the similarity requests of one rollout; never raises on strange text.
+
+    ``task`` gives the gold accuracy ``acc`` (default: math-verify); it is called only for a row with a
+    gold answer."""
     timeout = (math or MultilingConfig()).math.timeout_s
     response = response if isinstance(response, str) else ""
     pivot = pivot if isinstance(pivot, str) else ""
@@ -172,9 +180,13 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
     gold_text = "" if gold is None else str(gold).strip()
     parts = dict(EXTRA_KEYS, query_lang=lang, has_gold=1.0 if gold_text else 0.0)
     if gold_text:
-        acc = check_answer(response, gold_text, lang=lang or None, timeout_s=timeout)
-        parts["acc"] = 1.0 if acc.correct else 0.0
-        gold_reason = acc.reason
+        outcome = (task or math_checker(timeout))(response, gold if task is not None else gold_text, lang)
+        parts["acc"] = outcome.acc
+        # a gold check that could not run is a counted fault where acc counts: in the reward, or a configured task
+        counts = task is not None or cfg.gold != "none"
+        parts["verify_failed"] = 1.0 if outcome.verify_failed and counts else 0.0
+        merge_extra(parts, outcome)
+        gold_reason = outcome.reason
     else:
         gold_reason = ""
     if cfg.gold != "none" and not gold_text:
@@ -199,7 +211,7 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
             parts["answer_agree"] = 1.0 if check.correct else 0.0
             parts["answer_reason"] = check.reason
             parts["no_answer"] = 1.0 if check.reason in ("no_answer", "empty_response") else 0.0
-            parts["verify_failed"] = 1.0 if check.reason in FAILED_VERIFY_REASONS else 0.0
+            parts["verify_failed"] = max(parts["verify_failed"], 1.0 if check.reason in FAILED_VERIFY_REASONS else 0.0)
     else:
         parts["answer_reason"] = gold_reason or "embedding"
         parts["no_answer"] = 1.0 if extract_boxed(response) is None else 0.0

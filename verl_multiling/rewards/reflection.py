@@ -50,6 +50,10 @@ question_missing     1.0 when the row gave no question text (the copy rule then 
 no_answer            1.0 when the response has no final \boxed{} answer
 verify_failed        1.0 when the verifier timed out or raised (acc is then 0)
 ===================  =================================================================================
+
+With a custom task (``reward.custom_reward_function``, :mod:`verl_multiling.rewards.task`), r_acc is the
+function's score on the whole response, the gate opens at full credit (r_acc >= 1), and the dict's
+other keys are added; ``require_boxed: false`` drops the math-only ``\boxed{}`` format requirement.
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from verl_multiling.scorers.language_id import normalise_lang
-from verl_multiling.scorers.math_answer import check_answer, extract_boxed
+from verl_multiling.rewards.task import TaskChecker, TaskOutcome, math_checker, merge_extra
+from verl_multiling.scorers.math_answer import extract_boxed
 from verl_multiling.confnode import node_get as _get
 
 # --- marker lists --------------------------------------------------------------------------------
@@ -143,7 +148,6 @@ MARKER_LANGUAGE_MODES = ("query", "all")
 # « », “ ”, " ", „ “, 「 」, 『 』 (after NFKC, which maps fullwidth ＂ and halfwidth ｢ ｣ onto these)
 QUOTED = re.compile(r'«[^«»]*»|„[^„“”]*[“”]|“[^“”]*”|"[^"]*"|「[^「」]*」|『[^『』]*』')
 _SPACES = re.compile(r"\s+")
-FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 
 
 def is_word_char(ch: str) -> bool:
@@ -539,11 +543,12 @@ def _int(node: Any, prefix: str, key: str, default: int, minimum: int) -> int:
 
 def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: ReflectionConfig | None = None, *,
                       question: str = "", timeout_s: float = 5.0,
-                      require_think_close: bool = False) -> dict[str, Any]:
+                      require_think_close: bool = False, task: TaskChecker | None = None) -> dict[str, Any]:
     r"""r = r_acc + r_fmt + r_ref for one rollout (see the module docstring); never raises on content.
 
     ``question`` is the problem text (markers copied from it do not count); ``timeout_s`` bounds
-    math-verify; ``require_think_close`` (``multiling.math``) gives no accuracy without ``</think>``.
+    math-verify; ``require_think_close`` (``multiling.math``) gives no accuracy without ``</think>``;
+    ``task`` gives r_acc (default: math-verify).
 
     >>> response = r"<think>Add them: 3 + 4 = 7. Wait, let me verify: 7 - 4 = 3.</think> \boxed{7}"
     >>> r = reflection_reward(response, "7", "en")
@@ -557,10 +562,10 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
 
     think, fmt_reason = format_reason(response, cfg)
     if require_think_close and cfg.think_close not in response:
-        correct, answer_reason = False, "no_think_close"
+        outcome = TaskOutcome(0.0, "no_think_close")
     else:
-        check = check_answer(response, "" if gold is None else str(gold), lang=lang_q or None, timeout_s=timeout_s)
-        correct, answer_reason = bool(check.correct), check.reason
+        outcome = (task or math_checker(timeout_s))(response, gold, lang_q)
+    correct, answer_reason = outcome.correct, outcome.reason
 
     languages = marker_languages(lang_q, cfg.marker_languages, cfg.extra_marker_languages)
     if think is None:
@@ -574,9 +579,9 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
         r_ref, ref_reason = 0.0, "disabled"
     elif cfg.gate_on_correct and not correct and n:
         r_ref, ref_reason = 0.0, "gated_wrong"
-    r_acc = 1.0 if correct else 0.0
+    r_acc = outcome.acc
     r_fmt = cfg.format_weight if fmt_reason == "ok" else 0.0
-    return {
+    return merge_extra({
         "score": r_acc + r_fmt + r_ref,
         "acc": r_acc,
         "format": r_fmt,
@@ -590,9 +595,9 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
         "query_lang": lang_q,
         "query_lang_missing": 0.0 if lang_q in MARKERS else 1.0,
         "question_missing": 0.0 if question.strip() else 1.0,
-        "no_answer": 1.0 if answer_reason in ("no_answer", "empty_response") else 0.0,
-        "verify_failed": 1.0 if answer_reason in FAILED_VERIFY_REASONS else 0.0,
-    }
+        "no_answer": 1.0 if outcome.no_answer else 0.0,
+        "verify_failed": 1.0 if outcome.verify_failed else 0.0,
+    }, outcome)
 
 
 __all__ = [

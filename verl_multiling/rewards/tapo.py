@@ -37,6 +37,11 @@ verify_failed  1.0 when math-verify timed out or could not run (r_acc = 0 unchec
 no_answer      1.0 when R has no final \boxed{} answer
 query_lang     the dataset's query language ("" when missing)
 =============  =====================================================================================
+
+With a custom task (``reward.custom_reward_function``, :mod:`verl_multiling.rewards.task`), r_acc is the
+function's score on R (the text after the closing tag; the whole response when it has no U step), r_fmt
+needs well-formed tags only (a ``\boxed{}`` answer is a math requirement; a dict with a truthy
+``no_answer`` still fails it), and the dict's other keys are added.
 """
 
 from __future__ import annotations
@@ -48,12 +53,11 @@ from typing import Any
 
 from verl_multiling.faults import ScorerFailure
 from verl_multiling.scorers.language_id import normalise_lang
-from verl_multiling.scorers.math_answer import check_answer, extract_boxed
+from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
+from verl_multiling.scorers.math_answer import extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
 from verl_multiling.confnode import node_get as _get
 
-#: answer_reason values that mean math-verify timed out or could not run (r_acc = 0 unchecked: verify_failed=1)
-FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 
 logger = logging.getLogger(__name__)
 
@@ -171,20 +175,20 @@ def row_text(row: Mapping[str, Any], key: str) -> str | None:
 
 def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None, source: str | None,
                 cfg: TapoConfig, scorer: TranslationScorer | None,
-                timeout_s: float = 5.0) -> tuple[dict, ParsedResponse]:
+                timeout_s: float = 5.0, task: TaskChecker | None = None) -> tuple[dict, ParsedResponse]:
     """Score one rollout (no token split: the manager adds ``u_tokens`` and ``split_reason``).
 
     Never raises on a strange response. A failing translation scorer follows the fault policy
     (:mod:`verl_multiling.faults`): chrF scores U (``trans_reason=scorer_fallback``), or r_trans = 0
     (``scorer_error``), or :class:`~verl_multiling.faults.ScorerFailure` propagates (``on_failure=stop``).
+    ``task`` gives r_acc from R (default: math-verify with ``timeout_s``).
     """
     response = response if isinstance(response, str) else ""
     parsed = parse_response(response, cfg.tags, cfg.require_leading)
     lang_q = normalise_lang(query_lang)
-    check = check_answer(parsed.reasoning, "" if gold is None else str(gold), lang=lang_q or None,
-                         timeout_s=timeout_s)
-    r_acc = 1.0 if check.correct else 0.0
-    has_answer = extract_boxed(parsed.reasoning) is not None
+    outcome = (task or math_checker(timeout_s))(parsed.reasoning, gold, lang_q)
+    r_acc = outcome.acc
+    has_answer = extract_boxed(parsed.reasoning) is not None if task is None else not outcome.no_answer
     r_trans, trans_reason, retries = translation_score(parsed, reference, source, cfg, scorer)
     parts = {
         "score": r_acc,
@@ -201,12 +205,12 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
         "scorer_fallback": 1.0 if trans_reason == "scorer_fallback" else 0.0,
         "scorer_error": 1.0 if trans_reason == "scorer_error" else 0.0,
         "split_reason": "no_u_step",
-        "answer_reason": check.reason,
-        "verify_failed": 1.0 if check.reason in FAILED_VERIFY_REASONS else 0.0,  # counted by multiling/faults
+        "answer_reason": outcome.reason,
+        "verify_failed": 1.0 if outcome.verify_failed else 0.0,  # counted by multiling/faults
         "no_answer": 0.0 if has_answer else 1.0,
         "query_lang": lang_q,
     }
-    return parts, parsed
+    return merge_extra(parts, outcome), parsed
 
 
 def translation_score(parsed: ParsedResponse, reference: str | None, source: str | None, cfg: TapoConfig,

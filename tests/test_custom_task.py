@@ -1,0 +1,241 @@
+"""A verl reward function (reward.custom_reward_function) as the task part of our reward managers.
+
+The managers are built by verl's own ``load_reward_manager`` from the composed recipe config, exactly as a
+reward worker builds them, and score the recipes' bundled rollouts with real language ID and real parsing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
+
+FUNCTIONS = Path(__file__).resolve().parent / "custom_task_functions.py"
+ROLLOUTS = {"adamame": "sample_rollouts.jsonl", "tapo": "sample_tapo_rollouts.jsonl",
+            "reflection": "sample_reflection_rollouts.jsonl"}
+LANGS = "multiling.languages=[en,fr,de,es,pt,ru,zh,ja,ko,th,bn,sw,te]"
+
+
+def fn(name: str) -> list[str]:
+    return [f"reward.custom_reward_function.path=file://{FUNCTIONS}", f"reward.custom_reward_function.name={name}"]
+
+
+def rollouts(recipe: str, n: int | None = None) -> list[dict]:
+    from verl_multiling.paths import DATA_DIR
+
+    rows = load_rollouts(DATA_DIR / ROLLOUTS[recipe])
+    return rows if n is None else rows[:n]
+
+
+def manager(reward_loop_cfg, tokenizer, recipe: str, *overrides: str):
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    return load_reward_manager(reward_loop_cfg(f"+recipe={recipe}", LANGS, *overrides), tokenizer)
+
+
+def score_all(rm, rows, tokenizer, lang_key: str = "lang") -> list[dict]:
+    data = build_dataproto(rows, tokenizer, lang_key)
+    return [rm.loop.run_until_complete(rm.run_single(data[i:i + 1]))["reward_extra_info"] for i in range(len(rows))]
+
+
+# ---- the acceptance case: a function that returns 1.0 gives acc 1.0 everywhere, our parts unchanged ----
+
+
+@pytest.mark.parametrize("recipe", ["adamame", "tapo", "reflection"])
+def test_constant_function_gives_the_task_part_and_keeps_the_recipes_parts(reward_loop_cfg, tokenizer, recipe):
+    rows = rollouts(recipe, 24)
+    custom = score_all(manager(reward_loop_cfg, tokenizer, recipe, *fn("always_one")), rows, tokenizer)
+    builtin = score_all(manager(reward_loop_cfg, tokenizer, recipe), rows, tokenizer)
+    assert [c["acc"] for c in custom] == [1.0] * len(rows)
+    assert {c["answer_reason"] for c in custom} == {"custom"}
+    assert any(b["acc"] == 0.0 for b in builtin), "the math checker must disagree somewhere, or this proves nothing"
+    own = {"adamame": ("lang_match", "response_lang", "query_lang"),
+           "tapo": ("r_trans", "u_tokens", "u_step", "format_reason", "trans_reason"),
+           "reflection": ("reflection_markers", "format_reason", "think_chars")}[recipe]
+    for c, b in zip(custom, builtin, strict=True):
+        assert set(c) == set(b), "the same keys as the built-in task (the function returned a float)"
+        assert {k: c[k] for k in own} == {k: b[k] for k in own}
+        assert c["verify_failed"] == 0.0 and c["reward_error"] == 0.0
+    if recipe == "reflection":  # the gate opens at full credit: markers count on every rollout with a think part
+        assert all(c["score"] == pytest.approx(c["acc"] + c["format"] + c["reflection"]) for c in custom)
+        gated = [b for b in builtin if b["reflection_reason"] == "gated_wrong"]
+        assert gated and all(c["reflection_reason"] != "gated_wrong" for c in custom)
+    if recipe == "tapo":  # r_fmt no longer needs a \boxed{} answer, only well-formed tags
+        assert [c["r_fmt"] for c in custom] == [c["u_step"] for c in custom]
+
+
+def test_verl_default_dispatcher_is_not_a_custom_task(reward_loop_cfg, tokenizer):
+    """Without a path verl hands its default compute_score: the math checker stays the task."""
+    rm = manager(reward_loop_cfg, tokenizer, "adamame")
+    assert rm.compute_score is not None and rm.task is None
+    info = score_all(rm, rollouts("adamame", 8), tokenizer)
+    assert {i["answer_reason"] for i in info} <= {"numeric_match", "numeric_mismatch", "no_answer",
+                                                  "math_verify_match", "math_verify_mismatch"}
+
+
+# ---- dict results: extra keys, renaming, filling ----
+
+
+def loaded(rm) -> dict:
+    """The globals of the function verl loaded (verl wraps it: partial(_call_with_kwargs, fn, reward_kwargs))."""
+    return rm.task.fn.args[0].__globals__
+
+
+def test_dict_extra_keys(reward_loop_cfg, tokenizer):
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("with_parts"))
+    rows = rollouts("adamame", 4)
+    info = score_all(rm, rows, tokenizer)
+    for i, row in zip(info, rows, strict=True):
+        assert i["acc"] == i["score"] == 0.5
+        assert i["f1"] == 0.25 and type(i["f1"]) is float  # numpy number -> Python float
+        assert i["pred"] == "x" and i["flagged"] == 1.0
+        assert i["task_acc"] == 7.0 and i["task_lang_match"] == "theirs"  # their keys never overwrite ours
+        assert i["lang_match"] in (0.0, 1.0) and i["query_lang"] == row["lang"]
+    # what the function received: verl's keywords, the row's extra_info plus ours
+    seen = loaded(rm)["SEEN"][-len(rows):]
+    assert [s["data_source"] for s in seen] == [r["data_source"] for r in rows]
+    assert [s["ground_truth"] for s in seen] == [r["ground_truth"] for r in rows]
+    assert all({"num_turns", "rollout_reward_scores", "query_lang", "question"} <= set(s["extra_info"]) for s in seen)
+    assert [s["extra_info"]["query_lang"] for s in seen] == [r["lang"] for r in rows]
+
+
+def test_learned_keys_are_filled_with_none(reward_loop_cfg, tokenizer):
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("varying_keys"))
+    info = score_all(rm, rollouts("adamame", 8), tokenizer)  # en: right, english, wrong (17), no answer, ...
+    assert "f1" in info[0] and info[0]["f1"] == 1.0
+    later = info[2]  # the wrong answer: the function returned bleu but no f1
+    assert later["f1"] is None and later["bleu"] == 0.5
+    assert all({"f1", "bleu"} <= set(i) for i in info[2:]), "a key seen once is given to every later sample"
+
+
+def test_declared_keys_fix_the_schema(reward_loop_cfg, tokenizer):
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("varying_keys"), "multiling.task.extra_keys={f1: -1.0}")
+    info = score_all(rm, rollouts("adamame", 8), tokenizer)
+    assert len({frozenset(i) for i in info}) == 1 and "bleu" not in info[0]
+    assert [i["f1"] for i in info[:4]] == [1.0, 1.0, -1.0, -1.0]
+    assert rm.task.schema.dropped["bleu"] == sum(i["f1"] == -1.0 for i in info) == 6  # counted, each time
+
+
+def test_reward_kwargs_and_async_functions(reward_loop_cfg, tokenizer):
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("scaled"), "+reward.custom_reward_function.reward_kwargs.scale=4")
+    assert [i["acc"] for i in score_all(rm, rollouts("adamame", 2), tokenizer)] == [1.0, 1.0]
+    rm = manager(reward_loop_cfg, tokenizer, "tapo", *fn("async_one"))
+    info = score_all(rm, rollouts("tapo", 3), tokenizer)
+    assert [(i["r_acc"], i["async_ok"]) for i in info] == [(1.0, 1.0)] * 3
+
+
+# ---- faults: counted, never a silent 0 ----
+
+FAST = ("multiling.faults.backoff_s=0", "multiling.faults.breaker_failures=100")
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("raises", "custom_error"), ("returns_none", "custom_not_a_number"), ("returns_text", "custom_not_a_number"),
+    ("returns_nan", "custom_not_a_number"), ("dict_without_score", "custom_not_a_number"),
+])
+def test_a_failing_function_is_a_counted_fault(reward_loop_cfg, tokenizer, name, reason):
+    from verl_multiling.faults import check_error_rate, fault_metrics
+
+    rm = manager(reward_loop_cfg, tokenizer, "reflection", *fn(name), *FAST)
+    info = score_all(rm, rollouts("reflection", 4), tokenizer)
+    assert [(i["acc"], i["answer_reason"], i["verify_failed"]) for i in info] == [(0.0, reason, 1.0)] * 4
+    assert all(i["reward_error"] == 0.0 for i in info), "the sample is scored: only its task part failed"
+    assert rm.task.counts[reason] == 4
+    columns = {k: np.array([i[k] for i in info], dtype=object) for k in info[0]}
+    assert fault_metrics(columns)["multiling/faults/verify_failed_count"] == 4.0
+    with pytest.raises(RuntimeError, match="reward.custom_reward_function"):
+        check_error_rate(columns, rm.settings.faults, step=3)  # the bridge's stop rule
+
+
+def test_raising_is_retried_and_a_non_number_is_not(reward_loop_cfg, tokenizer):
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("raises"), *FAST, "multiling.faults.retries=2")
+    score_all(rm, rollouts("adamame", 1), tokenizer)
+    assert loaded(rm)["CALLS"]["raises"] == 3  # the first attempt and two retries
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("returns_none"), *FAST, "multiling.faults.retries=2")
+    score_all(rm, rollouts("adamame", 1), tokenizer)
+    assert loaded(rm)["CALLS"]["returns_none"] == 1  # it answered: a retry would answer the same
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("flaky"), *FAST)
+    assert score_all(rm, rollouts("adamame", 1), tokenizer)[0]["acc"] == 1.0  # the retry succeeded
+
+
+def test_a_hanging_function_times_out(reward_loop_cfg, tokenizer):
+    import time
+
+    rm = manager(reward_loop_cfg, tokenizer, "tapo", *fn("hangs"), *FAST, "multiling.faults.retries=0",
+                 "multiling.task.timeout_s=0.3")
+    t0 = time.perf_counter()
+    info = score_all(rm, rollouts("tapo", 2), tokenizer)
+    assert time.perf_counter() - t0 < 5
+    assert [(i["r_acc"], i["answer_reason"], i["verify_failed"]) for i in info] == [(0.0, "custom_timeout", 1.0)] * 2
+
+
+def test_on_failure_stop_stops_the_run(reward_loop_cfg, tokenizer):
+    from verl_multiling.faults import ScorerFailure
+
+    for name in ("raises", "returns_none"):
+        rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn(name), *FAST, "multiling.faults.on_failure=stop",
+                     "multiling.faults.retries=0")
+        with pytest.raises(ScorerFailure, match="reward.custom_reward_function"):
+            score_all(rm, rollouts("adamame", 1), tokenizer)
+
+
+def test_a_failed_sample_carries_the_declared_keys(reward_loop_cfg, tokenizer):
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("raises"), *FAST, "multiling.faults.retries=0",
+                 "multiling.task.extra_keys=[f1,pred]")
+    info = score_all(rm, rollouts("adamame", 2), tokenizer)
+    assert [(i["f1"], i["pred"]) for i in info] == [(None, None)] * 2
+
+
+# ---- PB-RLSVR: the gold accuracy ----
+
+
+def test_pb_rlsvr_takes_acc_from_the_task():
+    from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig, prepare
+    from verl_multiling.rewards.task import TaskOutcome, TaskSchema, outcome_from_result
+
+    schema = TaskSchema(reserved=("acc",))
+
+    def task(text, gold, lang):
+        assert gold == ["Canberra", "canberra"] and lang == "fr"
+        return outcome_from_result({"score": 1.0, "f1": 0.5}, schema)
+
+    prepared = prepare("Réponse : Canberra", "Answer: Canberra", ["Canberra", "canberra"], "fr",
+                       PbRlsvrConfig(answer_mode="embedding", gold="gate"), task=task)
+    assert prepared.parts["acc"] == 1.0 and prepared.parts["f1"] == 0.5 and prepared.parts["answer_reason"] == "custom"
+    failed = prepare("x", "y \\boxed{1}", "1", "fr", PbRlsvrConfig(gold="none"),
+                     task=lambda *a: TaskOutcome(0.0, "custom_error", verify_failed=True))
+    assert failed.parts["verify_failed"] == 1.0  # a configured function that fails is counted even with gold=none
+
+
+# ---- config: errors name the field ----
+
+
+@pytest.mark.parametrize("node, message", [
+    ({"extra_keys": "f1"}, "multiling.task.extra_keys='f1'"),
+    ({"extra_keys": ["score"]}, "'score' is the task reward itself"),
+    ({"extra_keys": {"f1": [1]}}, "multiling.task.extra_keys.f1=[1]"),
+    ({"timeout_s": 0}, "multiling.task.timeout_s=0"),
+    ({"timeout": 3}, "unknown keys ['timeout']"),
+])
+def test_task_config_errors_name_the_field(node, message):
+    from verl_multiling.rewards.task import TaskConfig
+
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+        TaskConfig.from_config({"multiling": {"task": node}})
+
+
+def test_preflight_checks_the_function_loads(compose):
+    from verl_multiling.preflight.checks import check_reward_manager, check_multiling
+
+    ok = check_reward_manager(compose(["+recipe=tapo", *fn("always_one")]))
+    assert any(f.level == "ok" and "always_one" in f.message and "r_acc" in f.message for f in ok)
+    missing = check_reward_manager(compose(["+recipe=adamame", "reward.custom_reward_function.path=/nonexistent/f.py"]))
+    assert any(f.level == "error" and f.field == "reward.custom_reward_function" and "/nonexistent/f.py" in f.message
+               for f in missing)
+    no_name = check_reward_manager(compose(["+recipe=adamame", *fn("no_such_function")]))
+    assert any(f.level == "error" and "no_such_function" in f.message for f in no_name)
+    _, found = check_multiling(compose(["+recipe=adamame", "multiling.task.timeout_s=-1"]))
+    assert any(f.level == "error" and f.field == "multiling.task" for f in found)

@@ -1,0 +1,108 @@
+"""The documentation lives in the repository: every relative link resolves (file and heading), every
+repository path a doc or docstring cites exists, and nothing names a file outside the repository."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = sorted({ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("recipes/**/*.md")})
+SOURCES = sorted(p for folder in ("verl_multiling", "scripts", "tests", "recipes", "hydra_plugins")
+                 for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".sh", ".yaml") and p != Path(__file__))
+# Files that exist only outside this repository (a session's notes, design documents, a sibling folder).
+OUTSIDE = [re.compile(p) for p in (r"\b" + "METHODS" + r"\.md\b", r"\b" + "DESIGN" + r"\.md\b",
+                                   r"\.\./" + "shared", "/work/" + "shared", r"\bnotes/[\w-]+\.md\b")]
+# Repository paths as docs and docstrings cite them: `verl_multiling/scorers/comet.py`, `docs/faults.md`, ...
+CITED_PATH = re.compile(r"(?<![\w/.-])((?:verl_multiling|scripts|tests|docs|recipes|hydra_plugins)/[\w./-]*\w"
+                        r"\.(?:py|md|sh|yaml|jsonl|json|toml))")
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading.
+
+    >>> slug("Scorers: math answers and language"), slug("One table: every component against verl's counterpart")
+    ('scorers-math-answers-and-language', 'one-table-every-component-against-verls-counterpart')
+    """
+    text = re.sub(r"`([^`]*)`", r"\1", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    out = set()
+    for line in FENCE.sub("", path.read_text(encoding="utf-8")).splitlines():
+        match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if match:
+            base = slug(match.group(1))
+            count = seen.get(base, 0)
+            seen[base] = count + 1
+            out.add(base if count == 0 else f"{base}-{count}")
+    return out
+
+
+def links(path: Path) -> list[str]:
+    return LINK.findall(FENCE.sub("", path.read_text(encoding="utf-8")))
+
+
+def test_slug_and_link_parsing(tmp_path):
+    doc = tmp_path / "a.md"
+    doc.write_text("# Title\n## Faults and config errors\n## Faults and config errors\n```\n[x](not-a-link.md)\n```\n"
+                   "See [b](b.md#top) and ![img](pic.png) and [web](https://example.org).\n")
+    assert anchors(doc) == {"title", "faults-and-config-errors", "faults-and-config-errors-1"}
+    assert links(doc) == ["b.md#top", "https://example.org"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=_rel)
+def test_relative_links_resolve(doc):
+    broken = []
+    for target in links(doc):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+            continue
+        file_part, _, anchor = target.partition("#")
+        path = (doc.parent / file_part).resolve() if file_part else doc
+        if not path.is_relative_to(ROOT):
+            broken.append(f"{target}: outside the repository")
+        elif not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+            broken.append(f"{target}: no heading #{anchor} in {_rel(path)}")
+    assert broken == [], f"{_rel(doc)}: {broken}"
+
+
+@pytest.mark.parametrize("path", DOCS + SOURCES, ids=_rel)
+def test_nothing_names_a_file_outside_the_repository(path):
+    text = path.read_text(encoding="utf-8")
+    found = sorted({m.group(0) for pattern in OUTSIDE for m in pattern.finditer(text)})
+    assert found == [], f"{_rel(path)} names files that are not in the repository: {found}"
+
+
+@pytest.mark.parametrize("path", DOCS + SOURCES, ids=_rel)
+def test_cited_repository_paths_exist(path):
+    cited = {m.group(1) for m in CITED_PATH.finditer(path.read_text(encoding="utf-8"))}
+    missing = sorted(c for c in cited if not (ROOT / c).exists())
+    assert missing == [], f"{_rel(path)} cites paths that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("path", DOCS + SOURCES, ids=_rel)
+def test_install_instructions_are_real(path):
+    """The package is not on PyPI and has no fixed URL: say `pip install` of a checkout, not a placeholder."""
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"pip install (verl-multiling|verl_multiling)\b(?!/)", text), _rel(path)
+    assert "git+<" not in text, _rel(path)
+
+
+def test_readme_keeps_the_two_commands_first():
+    """CI runs the second line; the README opens with both, unchanged."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    block = lines[lines.index("```bash") + 1: lines.index("```bash") + 3]
+    assert block[0].startswith("bash scripts/setup.sh && .venv/bin/verl-multiling preflight +recipe=adamame")
+    assert block[1].startswith("bash scripts/setup.sh --with-comet && .venv/bin/python -m pytest -q")

@@ -125,7 +125,7 @@ def test_fault_metrics_and_the_stop_rule():
 # ---- a math verifier that cannot start: counted, and part of the stop rule -----------------------------
 
 BROKEN_POOL_SCRIPT = r"""
-import json, resource, sys, threading
+import json, os, resource, sys, threading
 
 from verl_multiling.config import MultilingConfig
 from verl_multiling.rewards.adamame import adamame_reward
@@ -134,7 +134,8 @@ from verl_multiling.rewards.tapo import TapoConfig, tapo_reward
 cfg = MultilingConfig(languages=("fr",))
 adamame_reward("Donc la réponse est \\boxed{18}.", "18", "fr", cfg)  # load the language model first
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (16, hard))  # the math-verify pool cannot open its pipes
+open_now = len(os.listdir("/proc/self/fd"))
+resource.setrlimit(resource.RLIMIT_NOFILE, (open_now + 1, hard))  # the math-verify workers cannot open pipes
 rollouts = [("La réponse est \\boxed{\\frac{\\sqrt{2}}{2}}.", "\\frac{1}{\\sqrt{2}}"),
             ("La réponse est \\boxed{(x+1)^2}.", "x^2+2x+1"),
             ("La réponse est \\boxed{2\\pi}.", "\\tau"),

@@ -21,20 +21,31 @@ prose: AdaMame's prompts ask for ``\boxed{}``, and rewarding prose answers would
 ignoring the format. If the last ``\boxed`` is never closed (a truncated response), there
 is no answer either.
 
+Cost bound. Before math-verify, :func:`~verl_multiling.scorers.answer_complexity.too_complex`
+reads the answer (microseconds, no sympy) and rejects what sympy cannot afford -- a tower like
+``9^{9^{9^{9}}}``, ``(10^{10})!``, ``(x+1)^{1000}``, brackets nested 60 deep -- as
+``AnswerCheck(False, "too_complex")`` (unless the gold answer is as complex: then math-verify, bounded
+as below, decides). It is a verdict on the answer, not a verifier failure.
+
 Time bound. math-verify's own timeouts use ``signal.alarm`` and raise ``ValueError`` off
 the main thread, where verl's reward loop calls scoring (``run_in_executor``). So:
 
 * in the main thread, math-verify runs in-process (its own timeouts off) under a
   ``setitimer`` wall-clock alarm of ``timeout_s`` (the caller's alarm and handler, if
   any, are restored afterwards);
-* elsewhere it runs in a lazily started, module-level ``spawn`` process pool
-  (``VERL_MULTILING_MATH_WORKERS`` workers, default 2). A caller first waits for a free
-  worker (that wait is not counted), then at most ``timeout_s``: the worker stops itself
-  at 80% of it with the same alarm, and if it has not answered by ``timeout_s`` (stuck in
-  C code that signals cannot interrupt), the pool is shut down without waiting, its
-  processes are killed, and the next call starts a fresh, warmed-up pool (about a second;
-  starting a pool is never counted against a call). Calls in flight on a killed pool are
-  retried on the new one, each attempt with the full ``timeout_s``, at most 3 attempts.
+* elsewhere it runs in lazily started ``spawn`` worker processes
+  (``VERL_MULTILING_MATH_WORKERS`` workers, default 2, plus ``VERL_MULTILING_MATH_SPARES`` warm
+  spares, default 1). A caller first waits for a free worker (that wait is not counted), then at
+  most ``timeout_s``: the worker stops itself at 80% of it with the same alarm, and if it has not
+  answered by ``timeout_s`` (stuck in C code that signals cannot interrupt), that worker alone is
+  killed, without waiting, and the warm spare takes its place at once while a new spare starts in
+  the background (starting a worker is never counted against a call). A call whose worker died
+  under it is retried on another, each attempt with the full ``timeout_s``, at most 3 attempts.
+  Workers that cannot start (a low ``ulimit -n``) make every call fail at once for the next 30 s.
+* a per-process budget of slow time: while the calls that hit their limit in the last 60 s
+  (``VERL_MULTILING_MATH_SLOW_WINDOW_S``) used more than 10 s (``..._SLOW_BUDGET_S``), the limit
+  drops to 1 s (``..._DEGRADED_TIMEOUT_S``), so a flood of answers the pre-check does not know costs
+  about a second each, not ``timeout_s`` each.
 
 Either way a timeout gives ``AnswerCheck(False, "timeout")`` and any math-verify failure
 ``AnswerCheck(False, "verifier_error")``: :func:`check_answer` never raises on its inputs.
@@ -48,16 +59,16 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from verl_multiling.scorers.answer_complexity import too_complex
 from verl_multiling.scorers.numerals import numbers_match, to_ascii_digits
 
 __all__ = [
@@ -72,6 +83,7 @@ __all__ = [
     "NUMERIC_MISMATCH",
     "REASONS",
     "TIMEOUT",
+    "TOO_COMPLEX",
     "VERIFIER_ERROR",
     "check_answer",
     "extract_boxed",
@@ -88,6 +100,7 @@ EMPTY_RESPONSE = "empty_response"
 EMPTY_GOLD = "empty_gold"
 TIMEOUT = "timeout"
 VERIFIER_ERROR = "verifier_error"
+TOO_COMPLEX = "too_complex"
 #: Every value :attr:`AnswerCheck.reason` can take.
 REASONS = frozenset(
     {
@@ -100,6 +113,7 @@ REASONS = frozenset(
         EMPTY_GOLD,
         TIMEOUT,
         VERIFIER_ERROR,
+        TOO_COMPLEX,
     }
 )
 #: A boxed answer longer than this is not an answer (it also bounds the brace scan).
@@ -107,9 +121,18 @@ MAX_BOXED_CHARS = 10_000
 
 _WORKERS_ENV = "VERL_MULTILING_MATH_WORKERS"
 _DEFAULT_WORKERS = 2
+_SPARES_ENV = "VERL_MULTILING_MATH_SPARES"
+_DEFAULT_SPARES = 1  # warm spare processes that replace a killed worker at once
 _WORKER_SHARE = 0.8  # a worker stops itself at this share of timeout_s
 _POOL_START_TIMEOUT_S = 120.0  # spawning and importing math-verify in fresh workers
-_POOL_ATTEMPTS = 3  # a call whose pool was killed under it is retried this often
+_POOL_ATTEMPTS = 3  # a call whose worker died under it is retried this often
+_START_RETRY_S = 30.0  # after workers failed to start, calls fail at once for this long
+_SLOW_BUDGET_ENV = "VERL_MULTILING_MATH_SLOW_BUDGET_S"
+_SLOW_BUDGET_S = 10.0  # seconds of timed-out calls per window before the limit drops (ours)
+_SLOW_WINDOW_ENV = "VERL_MULTILING_MATH_SLOW_WINDOW_S"
+_SLOW_WINDOW_S = 60.0  # the budget's sliding window, about a training step's scoring (ours)
+_DEGRADED_TIMEOUT_ENV = "VERL_MULTILING_MATH_DEGRADED_TIMEOUT_S"
+_DEGRADED_TIMEOUT_S = 1.0  # the limit while the budget is spent (ours; legitimate answers take < 1 s)
 
 
 @dataclass(frozen=True)
@@ -214,9 +237,10 @@ def check_answer(
     same = numbers_match(predicted, gold_answer, lang)
     if same is not None:
         return AnswerCheck(same, NUMERIC_MATCH if same else NUMERIC_MISMATCH, predicted)
-    reason = _verify_bounded(
-        _latex_for_verifier(predicted), _latex_for_verifier(gold_answer), timeout_s
-    )
+    pred_latex, gold_latex = _latex_for_verifier(predicted), _latex_for_verifier(gold_answer)
+    if too_complex(pred_latex) is not None and too_complex(gold_latex) is None:
+        return AnswerCheck(False, TOO_COMPLEX, predicted)
+    reason = _verify_bounded(pred_latex, gold_latex, timeout_s)
     return AnswerCheck(reason == MATH_VERIFY_MATCH, reason, predicted)
 
 
@@ -313,59 +337,176 @@ def _verify_reason(pred_latex: str, gold_latex: str, seconds: float) -> str:
 
 
 def _verify_bounded(pred_latex: str, gold_latex: str, timeout_s: float) -> str:
-    """In the main thread in-process; elsewhere through the worker pool."""
+    """In the main thread in-process; elsewhere through the worker pool. The limit is ``timeout_s``, or the
+    degraded one while the slow budget is spent (:class:`_SlowBudget`); a timeout is charged to the budget."""
+    limit = _BUDGET.limit(timeout_s)
+    started = time.monotonic()
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        return _verify_reason(pred_latex, gold_latex, timeout_s)
-    try:
-        return _POOL.call(
-            _verify_reason, (pred_latex, gold_latex, timeout_s * _WORKER_SHARE), timeout_s
-        )
-    except TimeoutError:
-        return TIMEOUT
-    except Exception as error:  # noqa: BLE001 - pool start-up failed or kept breaking
-        logger.warning("math-verify worker pool failed: %r; scored as %r", error, VERIFIER_ERROR)
-        return VERIFIER_ERROR
+        reason = _verify_reason(pred_latex, gold_latex, limit)
+    else:
+        try:
+            reason = _POOL.call(_verify_reason, (pred_latex, gold_latex, limit * _WORKER_SHARE), limit)
+        except TimeoutError:
+            reason = TIMEOUT
+        except Exception as error:  # noqa: BLE001 - workers cannot start, or kept dying
+            log = logger.debug if "pool" in _logged_errors else logger.warning
+            _logged_errors.add("pool")
+            log("math-verify workers failed: %r; scored as %r", error, VERIFIER_ERROR)
+            return VERIFIER_ERROR
+    if reason == TIMEOUT:
+        _BUDGET.charge(time.monotonic() - started)
+    return reason
 
 
 # --- the worker pool ---------------------------------------------------------------------
+#: checked once by every worker before it takes calls: the code paths of numbers, surds and polynomials
+#: (sympy loads its simplification machinery lazily: the first polynomial costs a fresh worker ~1 s)
+_WARM_UP_PAIRS = ((r"\boxed{\frac{1}{2}}", r"\boxed{0.5}"),
+                  (r"\boxed{\frac{\sqrt2}{2}}", r"\boxed{\frac{1}{\sqrt{2}}}"),
+                  (r"\boxed{(x+1)^2}", r"\boxed{x^2+2x+1}"))
+
+
 def _warm_up_worker() -> None:
-    """Pool initializer: import math-verify and fill its caches before taking calls."""
-    _verify_reason(r"\boxed{\frac{1}{2}}", r"\boxed{0.5}", 30.0)
+    """Worker start-up: import math-verify and fill its caches before taking calls."""
+    for pred, gold in _WARM_UP_PAIRS:
+        _verify_reason(pred, gold, 30.0)
+
+
+def _env_number(name: str, default: float, minimum: float, cast: Callable[[str], float] = float) -> float:
+    try:
+        return max(minimum, cast(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 def _pool_size() -> int:
-    try:
-        return max(1, int(os.environ.get(_WORKERS_ENV, _DEFAULT_WORKERS)))
-    except ValueError:
-        return _DEFAULT_WORKERS
+    return int(_env_number(_WORKERS_ENV, _DEFAULT_WORKERS, 1, int))
 
 
-def _kill(executor: ProcessPoolExecutor) -> None:
-    """Shut ``executor`` down without waiting and kill its worker processes."""
-    try:
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-    except RuntimeError:  # changed size while copied: the manager thread is reaping
-        processes = []
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.kill()
+def _spare_count() -> int:
+    return int(_env_number(_SPARES_ENV, _DEFAULT_SPARES, 0, int))
+
+
+def _serve(conn: Any) -> None:
+    """A worker process: warm up, say so, then answer ``(fn, args)`` requests until ``None`` or EOF."""
+    _warm_up_worker()
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        fn, args = request
+        try:
+            reply = ("ok", fn(*args))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            reply = ("error", error)
+        try:
+            conn.send(reply)
+        except Exception as error:  # noqa: BLE001 - an unpicklable result or exception
+            conn.send(("error", RuntimeError(f"unpicklable reply: {error!r}")))
+
+
+class _WorkerDied(RuntimeError):
+    """A worker process exited (crashed, or was killed) while it held a call."""
+
+
+class _Worker:
+    """One ``spawn`` process with a pipe; :meth:`run` sends a call and waits at most its limit."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        try:
+            self.process = context.Process(target=_serve, args=(child,), daemon=True,
+                                           name="verl-multiling-math-verify")
+            self.process.start()
+        except BaseException:
+            self.conn.close()
+            raise
+        finally:
+            child.close()
+
+    def wait_ready(self, timeout_s: float) -> "_Worker":
+        """Block until the worker has imported math-verify (or raise and kill it)."""
+        try:
+            ready = self._wait(timeout_s)
+            kind = self.conn.recv()[0] if ready else None
+        except (EOFError, OSError) as error:
+            self.kill()
+            raise _WorkerDied(f"a math-verify worker exited while starting (exit code "
+                              f"{self.process.exitcode})") from error
+        except BaseException:
+            self.kill()
+            raise
+        if kind != "ready":
+            self.kill()
+            raise TimeoutError(f"a math-verify worker did not start within {timeout_s:g}s" if kind is None
+                               else f"a math-verify worker sent {kind!r} instead of 'ready'")
+        return self
+
+    def _wait(self, timeout_s: float) -> bool:
+        ready = multiprocessing.connection.wait([self.conn, self.process.sentinel], timeout=timeout_s)
+        return bool(ready)
+
+    def run(self, fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
+        try:
+            self.conn.send((fn, args))
+            answered = self._wait(timeout_s)
+            if answered:
+                kind, value = self.conn.recv()
+        except (EOFError, OSError) as error:  # a closed pipe: the process is gone
+            raise _WorkerDied(f"math-verify worker {self.process.pid} exited (exit code "
+                              f"{self.process.exitcode})") from error
+        if not answered:  # (TimeoutError is an OSError: raised outside the except above)
+            raise TimeoutError(f"math-verify worker {self.process.pid} did not answer within {timeout_s:g}s")
+        if kind == "error":
+            raise value
+        return value
+
+    def kill(self) -> None:
+        """Kill the process now (never waits on it) and close the pipe."""
+        try:
+            if self.process.is_alive():
+                self.process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+        try:
+            self.conn.close()
+        except OSError:
+            pass
 
 
 class _WorkerPool:
-    """A lazily started ``spawn`` process pool whose stuck workers are killed, not awaited.
+    """Lazily started ``spawn`` worker processes, each killed on its own when stuck, with a warm spare.
 
-    At most ``size`` calls are in flight (one per worker), so a call's time limit counts
-    its own work, not a queue. Forked children start with a fresh, empty pool.
+    At most ``size`` calls are in flight (one per worker), so a call's time limit counts its own work,
+    not a queue. A worker that overruns a call's limit (stuck in C code its own alarm cannot interrupt)
+    is killed alone -- the other workers' calls go on -- and the warm spare (``_SPARES_ENV``, default 1,
+    started in the background) takes its place at once; a new spare then starts in the background, so a
+    kill costs the next call nothing instead of a pool restart (4-9 s). A worker that dies under a call
+    is replaced the same way and the call retried (at most ``_POOL_ATTEMPTS`` attempts). When workers
+    cannot start at all (a low ``ulimit -n``, no memory), every call within ``_START_RETRY_S`` of the
+    failure fails at once with it (scored ``verifier_error``, counted as ``verify_failed``) instead of
+    trying to spawn again. Forked children start with a fresh, empty pool.
     """
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Condition()
         self._slots: threading.BoundedSemaphore | None = None
+        self._idle: list[_Worker] = []
+        self._owned = 0  # live workers that are not spares (idle or busy)
+        self._cold = True  # no worker started yet (or the last cold start failed)
+        self._spares: list[_Worker] = []
+        self._spares_starting = 0
+        self._start_error: tuple[float, BaseException] | None = None
+        self.kills = 0  # workers killed for overrunning a call (tests, logs)
+        self.started = 0  # worker processes started, spares included
 
     def _slot(self) -> threading.BoundedSemaphore:
         with self._lock:
@@ -373,55 +514,167 @@ class _WorkerPool:
                 self._slots = threading.BoundedSemaphore(_pool_size())
             return self._slots
 
-    def _current(self) -> ProcessPoolExecutor:
+    @property
+    def workers(self) -> list[_Worker]:
+        """The idle workers and spares (busy ones are held by their callers)."""
         with self._lock:
-            if self._executor is None:
-                self._executor = self._start()
-            return self._executor
+            return list(self._idle) + list(self._spares)
 
-    @staticmethod
-    def _start() -> ProcessPoolExecutor:
-        size = _pool_size()
-        executor = ProcessPoolExecutor(
-            max_workers=size,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_warm_up_worker,
-        )
-        try:  # one submission per worker starts them all (spawned on demand)
-            for future in [executor.submit(os.getpid) for _ in range(size)]:
-                future.result(timeout=_POOL_START_TIMEOUT_S)
-        except BaseException:
-            _kill(executor)
+    def _start_workers(self, n: int) -> list[_Worker]:
+        """``n`` fresh workers, spawned together and awaited (about one start-up time, not n)."""
+        with self._lock:
+            failed = self._start_error
+        if failed is not None and time.monotonic() - failed[0] < _START_RETRY_S:
+            raise RuntimeError(f"math-verify workers could not start {time.monotonic() - failed[0]:.0f}s ago "
+                               f"({failed[1]!r}); the next try comes {_START_RETRY_S:g}s after it")
+        workers: list[_Worker] = []
+        try:
+            for _ in range(n):
+                workers.append(_Worker())
+                self.started += 1
+            for worker in workers:
+                worker.wait_ready(_POOL_START_TIMEOUT_S)
+        except BaseException as error:
+            for worker in workers:
+                worker.kill()
+            with self._lock:
+                self._start_error = (time.monotonic(), error)
+            logger.error("math-verify workers cannot start (%r); symbolic answers score 0 with "
+                         "answer_reason=verifier_error (verify_failed=1) until they can; retrying in %gs",
+                         error, _START_RETRY_S)
             raise
-        return executor
-
-    def recycle(self, executor: ProcessPoolExecutor) -> None:
-        """Drop ``executor`` (if still current) and kill its processes."""
         with self._lock:
-            if self._executor is executor:
-                self._executor = None
-        _kill(executor)
+            self._start_error = None
+        return workers
+
+    def _take(self) -> _Worker:
+        """An idle worker, else the warm spare, else a fresh one (the first call starts them all at once)."""
+        size = _pool_size()
+        with self._lock:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if self._spares:
+                    worker, n_start = self._spares.pop(), 0
+                    self._owned += 1
+                    break
+                if self._cold:
+                    self._cold, n_start = False, size
+                    self._owned += size
+                    break
+                if self._owned < size:  # a worker was killed and no spare was ready
+                    n_start = 1
+                    self._owned += 1
+                    break
+                self._lock.wait()  # a cold start by another call is under way
+        if n_start:
+            try:
+                workers = self._start_workers(n_start)
+            except BaseException:
+                with self._lock:
+                    self._owned -= n_start
+                    self._cold = self._cold or n_start == size
+                    self._lock.notify_all()
+                raise
+            worker = workers[0]
+            with self._lock:
+                self._idle.extend(workers[1:])
+                self._lock.notify_all()
+        self._refill_spares()
+        return worker
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+            self._lock.notify_all()
+
+    def _refill_spares(self) -> None:
+        """Start spares in the background up to ``_SPARES_ENV`` (never more than one start at a time)."""
+        with self._lock:
+            if self._spares_starting or len(self._spares) >= _spare_count() or self._start_error is not None:
+                return
+            self._spares_starting += 1
+        threading.Thread(target=self._start_spare, name="math-verify-spare", daemon=True).start()
+
+    def _start_spare(self) -> None:
+        try:
+            worker = self._start_workers(1)[0]
+        except BaseException:  # noqa: BLE001 - logged by _start_workers; the next kill tries again
+            worker = None
+        with self._lock:
+            self._spares_starting -= 1
+            if worker is not None:
+                self._spares.append(worker)
+        if worker is not None:
+            self._refill_spares()
+
+    def _discard(self, worker: _Worker, killed: bool) -> None:
+        worker.kill()
+        with self._lock:
+            self._owned -= 1
+            self.kills += killed
+            self._lock.notify_all()
+        self._refill_spares()
 
     def call(self, fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
         """``fn(*args)`` in a worker; ``TimeoutError`` if it takes more than ``timeout_s``."""
         with self._slot():
             for _ in range(_POOL_ATTEMPTS):
-                executor = self._current()
+                worker = self._take()
                 try:
-                    future = executor.submit(fn, *args)
-                except (BrokenProcessPool, RuntimeError):  # shut down by another call
-                    self.recycle(executor)
-                    continue
-                try:
-                    return future.result(timeout=timeout_s)
+                    result = worker.run(fn, args, timeout_s)
                 except TimeoutError:
-                    self.recycle(executor)
+                    self._discard(worker, killed=True)
                     raise
-                except BrokenProcessPool:  # killed under us (another call's timeout, a crash)
-                    self.recycle(executor)
-            raise BrokenProcessPool(f"worker pool broke {_POOL_ATTEMPTS} times in a row")
+                except _WorkerDied:  # crashed or killed under us: a fresh worker takes the call again
+                    self._discard(worker, killed=False)
+                    continue
+                except BaseException:
+                    self._give_back(worker)  # fn raised: the worker is fine
+                    raise
+                self._give_back(worker)
+                return result
+            raise _WorkerDied(f"math-verify workers died {_POOL_ATTEMPTS} times in a row")
+
+
+class _SlowBudget:
+    """The per-worker-process budget of time lost to answers that hit the verifier's limit.
+
+    While the calls that ended in a timeout within the last ``_SLOW_WINDOW_S`` seconds have used more than
+    ``_SLOW_BUDGET_S`` seconds, each call's limit drops to ``_DEGRADED_TIMEOUT_S`` (if lower than its
+    ``timeout_s``): a flood of answers the pre-check cannot recognise (:mod:`.answer_complexity`) then costs
+    about a second each instead of ``timeout_s``, and the limit comes back once the window has no such flood.
+    Answers that need more than the degraded limit during a flood score ``timeout`` (counted: verify_failed).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._charges: list[tuple[float, float]] = []
+
+    def _spent(self, now: float) -> float:
+        window = _env_number(_SLOW_WINDOW_ENV, _SLOW_WINDOW_S, 0.0)
+        self._charges = [(t, s) for t, s in self._charges if now - t <= window]
+        return sum(s for _, s in self._charges)
+
+    def limit(self, timeout_s: float) -> float:
+        budget = _env_number(_SLOW_BUDGET_ENV, _SLOW_BUDGET_S, 0.0)
+        with self._lock:
+            spent = self._spent(time.monotonic())
+        if spent < budget:
+            return timeout_s
+        return min(timeout_s, _env_number(_DEGRADED_TIMEOUT_ENV, _DEGRADED_TIMEOUT_S, 1e-3))
+
+    def charge(self, seconds: float) -> None:
+        with self._lock:
+            self._charges.append((time.monotonic(), seconds))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._charges = []
 
 
 _POOL = _WorkerPool()
+_BUDGET = _SlowBudget()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_POOL._reset)
+    os.register_at_fork(after_in_child=_BUDGET.reset)

@@ -1,0 +1,49 @@
+"""The pre-check that keeps answers sympy cannot afford away from math-verify (issue 13 item 8)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from verl_multiling.scorers.answer_complexity import MAX_LOG10, too_complex
+
+TOO_COMPLEX = [
+    (r"9^{9^{9^{9}}}", "digits"), (r"9^{9^{9}}", "digits"), (r"10^{10^{10}}", "digits"), (r"2^{3^{4^{5}}}", "digits"),
+    (r"(10^{10})!", "digits"), (r"1000000!", "digits"), (r"9!!!!", "digits"), (r"\binom{10^{9}}{10^{5}}", "digits"),
+    (r"x^{9^{9^{9}}}", "digits"), (r"2^{-10^{10}}", "digits"), (r"1000000007^{1000000007}", "digits"),
+    (r"\lfloor 10^{10^{10}} \rfloor", "digits"), (r"10^{1000000}", "digits"), (r"(x+1)^{1000}", "power 1000"),
+    (r"\left(x+1\right)^{1000}", "power"), (r"(2(x+1))^{500}", "power"), ("+".join(["1"] * 1000), "operators"),
+    ("\\frac{1}{" * 60 + "2" + "}" * 60, "nested 60 deep"), ("-" * 10000, "operators"), ("৯^{৯^{৯^{৯}}}", None),
+]
+ORDINARY = [
+    r"18", r"\frac{\sqrt{2}}{2}", r"\frac12", r"3\sqrt{2}", r"(x+1)^2", r"x^2+2x+1", r"\{1, 2, 3\}", r"[0, 1)",
+    r"2^{10}", r"\dfrac{3^{100}}{2}", r"2^{2^{2^{2}}}", r"e^{e^{e^{e}}}", r"x^{10^{100}}", r"e^{10^{6}}",
+    r"\sqrt{2}^{\sqrt{2}^{\sqrt{2}}}", r"10^{99999}", r"100!", r"\binom{10}{3}", r"(x+1)^{150}", r"\sqrt[3]{27}",
+    r"\text{18 dollars}", r"1{,}000", r"-\frac{1}{2}", r"\pi r^2", r"(-1)^{10^{100}}", r"0.5^{1000}", "", "{}", "}{",
+    r"\frac{", "^^^", "(((((", r"\sum_{k=1}^{10} k^2", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+]
+
+
+@pytest.mark.parametrize(("answer", "why"), TOO_COMPLEX)
+def test_answers_sympy_cannot_afford_are_named(answer, why):
+    if why is None:  # native digits: check_answer makes them ASCII first (math_answer._latex_for_verifier)
+        from verl_multiling.scorers.numerals import to_ascii_digits
+
+        answer = to_ascii_digits(answer)
+    reason = too_complex(answer)
+    assert reason is not None and (why is None or why in reason), reason
+
+
+@pytest.mark.parametrize("answer", ORDINARY)
+def test_ordinary_and_broken_answers_pass(answer):
+    assert too_complex(answer) is None
+
+
+def test_the_check_is_cheap_and_never_raises():
+    started = time.perf_counter()
+    for answer in ORDINARY * 20:
+        too_complex(answer)
+    assert (time.perf_counter() - started) / (len(ORDINARY) * 20) < 2e-3  # math-verify itself: ~10 ms a call
+    assert too_complex(None) is None  # type: ignore[arg-type]
+    assert too_complex(f"10^{{{int(MAX_LOG10)}}}") is None and too_complex(f"10^{{{int(MAX_LOG10) * 10}}}")

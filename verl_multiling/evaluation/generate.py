@@ -292,8 +292,8 @@ def generate(data: str | Path, model_path: str, out: str | Path, config: Generat
         if not todo:
             return 0
         if sampler is None:
-            check_model_reachable(model_path)
             backend = pick_backend(config.backend)
+            check_model_reachable(model_path)
             sampler = functools.partial(_vllm_batches if backend == "vllm" else _transformers_batches, model_path)
         else:
             backend = "custom"

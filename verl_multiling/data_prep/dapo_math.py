@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from verl_multiling.data_prep.schema import SchemaError
+from verl_multiling.data_prep.schema import Record, SchemaError
 
 __all__ = [
     "LANGUAGES",
@@ -75,11 +75,9 @@ def is_release_frame(frame) -> bool:
 
 
 def release_records(frame, lang: str, where: str, split: str, start: int = 0) -> list[Any]:
-    """The rows of ``lang`` in a released-layout frame as :class:`~.sources.Record` objects (question
+    """The rows of ``lang`` in a released-layout frame as :class:`~.schema.Record` objects (question
     recovered from the prompt, answer = ``reward_model.ground_truth``, in file order; indices from
     ``start``)."""
-    from verl_multiling.data_prep.sources import Record
-
     part = frame[frame["lang"].astype(str).str.strip().str.lower() == lang]
     if part.empty:
         raise SchemaError(f"{where}: no rows with lang == {lang!r} "

@@ -21,16 +21,31 @@ One row (one parquet record) per question and language::
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 __all__ = [
     "REQUIRED_COLUMNS",
+    "Record",
     "SchemaError",
     "check_language",
     "make_row",
     "validate_row",
     "validate_rows",
 ]
+
+@dataclass(frozen=True)
+class Record:
+    """One question in one language, before templating (what every source yields)."""
+
+    qid: str
+    index: int
+    lang: str
+    question: str
+    answer: Any
+    question_en: str | None = None
+    split: str = "test"
+
 
 #: Columns every row has (``question_en`` may be ``None``).
 REQUIRED_COLUMNS: tuple[str, ...] = (

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from verl_multiling.data_prep.schema import SchemaError, check_language
+from verl_multiling.data_prep.schema import Record, SchemaError, check_language
 
 __all__ = [
     "ANSWER_COLUMNS",
@@ -58,19 +58,6 @@ __all__ = [
 
 QUESTION_COLUMNS: tuple[str, ...] = ("question", "m_query", "query", "problem", "input")
 ANSWER_COLUMNS: tuple[str, ...] = ("answer_number", "answer", "response", "solution", "target")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One question in one language, before templating."""
-
-    qid: str
-    index: int
-    lang: str
-    question: str
-    answer: Any
-    question_en: str | None = None
-    split: str = "test"
 
 
 @dataclass(frozen=True)

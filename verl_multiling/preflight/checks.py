@@ -134,10 +134,13 @@ def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> lis
     if manager_cls is not None and not issubclass(manager_cls, MultilingRewardManager):
         return [Finding("ok", field, f"{name} from {path}: verl hands it to {manager_cls.__name__} as compute_score")]
     recipe = (cfg.get("multiling") or {}).get("recipe")
-    part = {"tapo": "r_acc, on the reasoning step R", "pb_rlsvr": "acc, the gold accuracy (reported; in the reward "
-            "with multiling.pb_rlsvr.gold=gate|sum)", "reflection": "r_acc"}.get(recipe, "r_i (acc)")
-    return [Finding("ok", field, f"{name} from {path} gives {part}; language, format and the recipe's other parts "
-                                 "stay the recipe's; multiling.task.timeout_s (else multiling.faults.timeout_s) bounds each call")]
+    part = {"tapo": "r_acc, on the reasoning step R (the U/R split, r_trans and r_fmt stay the recipe's)",
+            "pb_rlsvr": "acc, the gold accuracy, in the reward with multiling.pb_rlsvr.gold=gate|sum (r_answer and "
+                        "r_reasoning stay the recipe's)",
+            "reflection": "r_acc (format and reflection stay the recipe's)"}.get(
+        recipe, "r_i = acc (the detected language, lang_match and the bonus stay the recipe's)")
+    return [Finding("ok", field, f"{name} from {path} gives {part}; multiling.task.timeout_s (else "
+                                 "multiling.faults.timeout_s) bounds each call")]
 
 
 RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")

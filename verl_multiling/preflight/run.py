@@ -187,9 +187,14 @@ class Preflight:
                                                              f"{time.perf_counter() - t0:.2f}s (probe -> {detected})")])
         except Exception as exc:
             self.add([Finding("error", "multiling.language_id.backend", f"{s.language_id.backend}: {exc!r}")])
-        check = check_answer("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout_s=s.math.timeout_s)
-        level = "ok" if check.correct else "error"
-        self.add([Finding(level, "math scorer", f"math-verify probe: {check.reason}")])
+        from verl_multiling.reward_managers.task import custom_function_path
+
+        if custom_function_path(self.cfg)[0] and s.recipe != "pb_rlsvr":  # PB-RLSVR's r_answer still uses it
+            self.add([Finding("note", "math scorer", "not used: reward.custom_reward_function gives the task part")])
+        else:
+            check = check_answer("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout_s=s.math.timeout_s)
+            level = "ok" if check.correct else "error"
+            self.add([Finding(level, "math scorer", f"math-verify probe: {check.reason}")])
         if s.recipe == "pb_rlsvr":
             self.check_semantic_scorer()
 

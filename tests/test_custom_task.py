@@ -239,3 +239,68 @@ def test_preflight_checks_the_function_loads(compose):
     assert any(f.level == "error" and "no_such_function" in f.message for f in no_name)
     _, found = check_multiling(compose(["+recipe=adamame", "multiling.task.timeout_s=-1"]))
     assert any(f.level == "error" and f.field == "multiling.task" for f in found)
+
+
+# ---- preflight: the user's task in the per-language table (the acceptance) ----
+
+
+def _preflight(tmp_path, *overrides):
+    import io
+    import json
+
+    from verl_multiling.preflight.run import run_preflight
+
+    report, out = tmp_path / "preflight.json", io.StringIO()
+    code = run_preflight(list(overrides), stream=out, json_path=str(report))
+    assert code == 0, out.getvalue()
+    return {r["lang"]: r for r in json.loads(report.read_text())["languages"]}, out.getvalue()
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("recipe", ["adamame", "tapo", "reflection"])
+def test_preflight_table_shows_the_functions_accuracy(ray_cluster, tmp_path, recipe):
+    rows, text = _preflight(tmp_path, f"+recipe={recipe}", *fn("always_one"))
+    assert len(rows) > 10 and all(row["acc"] == 1.0 for row in rows.values()), text
+    assert f"always_one scored {rows['all']['n']} of {rows['all']['n']} rollouts" in text
+
+
+@pytest.mark.ray
+def test_preflight_of_the_qa_example(ray_cluster, tmp_path):
+    rows, text = _preflight(tmp_path, "+recipe=adamame", "+task=multilingual_qa")
+    assert set(rows) == {"fr", "es", "pt", "de", "ja", "zh", "ko", "ru", "all"}
+    for lang, row in rows.items():  # native, English (collapse), wrong, another surface form: 3 of 4 correct
+        assert (row["acc"], row["lang_match"], row["answer_found"]) == (0.75, 0.75, 1.0), (lang, row)
+        assert 0.75 <= row["f1"] < 1.0  # the wrong answer shares characters with the right one in CJK only
+    assert "math scorer: not used" in text and "sample_qa_rollouts.jsonl" in text
+
+
+# ---- the example task's function ----
+
+
+def test_short_answer_on_the_bundled_qa_rollouts():
+    from verl_multiling.rewards.short_answer import compute_score
+
+    expected = {"native": 1.0, "english": 1.0, "wrong": 0.0, "surface": 1.0}
+    rows = load_rollouts(Path(__file__).resolve().parents[1] / "verl_multiling" / "data" / "sample_qa_rollouts.jsonl")
+    assert len(rows) == 64 and len({r["lang"] for r in rows}) == 8
+    for row in rows:
+        out = compute_score(row["data_source"], row["response"], np.array(row["ground_truth"], dtype=object),
+                            {"query_lang": row["lang"]})  # a parquet list column arrives as a numpy array
+        assert out["score"] == expected[row["kind"]], (row["lang"], row["kind"], out)
+        assert set(out) == {"score", "f1", "answer_found", "pred"}
+
+
+@pytest.mark.parametrize("response, gold, lang, score", [
+    ("Answer: The Eiffel Tower", "Eiffel Tower", "en", 1.0),
+    ("Réponse : l'Australie", "Australie", "fr", 1.0),
+    ("Antwort: １９６９", "1969", "de", 1.0),  # full-width digits
+    ("উত্তর: ১৯৬৯", "1969", "bn", 1.0),  # Bengali digits
+    ("Answer: Eiffel", "Eiffel Tower", "en", 0.0),  # a partial answer is not an exact match (f1 shows it)
+    ("", "Paris", "fr", 0.0),
+    ("Answer: " + "x" * 2000, "x", "en", 0.0),  # not a short answer
+    ("Answer: Paris", None, "fr", 0.0),
+])
+def test_short_answer_normalisation(response, gold, lang, score):
+    from verl_multiling.rewards.short_answer import compute_score
+
+    assert compute_score("qa", response, gold, {"query_lang": lang})["score"] == score

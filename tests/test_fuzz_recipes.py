@@ -572,7 +572,12 @@ def test_pb_rlsvr_combination_in_range(alpha, floor, ceil, gold_weight, gold, mo
     assert 0.0 <= cfg.alpha <= 1.0 and floor_value < cfg.ceil and math.isfinite(cfg.gold_weight)
     n_pairs = 1 if mode == "verify" else 2
     prepared = Prepared(dict(EXTRA_KEYS, answer_agree=agree, acc=acc, has_gold=1.0), [("y", "y_en")] * n_pairs, "fr")
-    parts = finish(prepared, sims[:n_pairs], cfg, floor_value)
+    sims = sims[:n_pairs]
+    if not all(math.isfinite(s) for s in sims):  # a NaN/inf similarity is a scorer fault, never a reward
+        with pytest.raises(ValueError, match="fault policy"):
+            finish(prepared, sims, cfg, floor_value)
+        return
+    parts = finish(prepared, sims, cfg, floor_value)
     for key in ("score", "r_answer", "r_reasoning"):
         assert isinstance(parts[key], float) and parts[key] == parts[key], key
     assert 0.0 <= parts["r_answer"] <= 1.0 and 0.0 <= parts["r_reasoning"] <= 1.0

@@ -29,3 +29,24 @@ def test_license_is_an_spdx_expression():
     requires = " ".join(project["build-system"]["requires"])
     assert "setuptools>=77" in requires  # the first setuptools that reads an SPDX license string
 
+
+
+def test_setup_registration_check_prints_labelled_lists():
+    """The check at the end of scripts/setup.sh, run as setup.sh runs it: one labelled list per kind, no
+    name twice, and none of verl's import-time noise."""
+    import re
+    import subprocess
+    import sys
+
+    script = (ROOT / "scripts" / "setup.sh").read_text()
+    check = re.search(r"<<'PY'\n(.*?)\nPY\n", script, re.S).group(1)
+    out = subprocess.run([sys.executable, "-"], input=check, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = out.stdout.strip()
+    assert line.startswith("verl_multiling installed and registered in verl: estimators: "), line
+    kinds = dict(part.split(": ", 1) for part in line.split("verl: ", 1)[1].split("; "))
+    assert list(kinds) == ["estimators", "reward managers", "trainers"]
+    for names in kinds.values():
+        listed = names.split(", ")
+        assert len(listed) == len(set(listed)), line
+    assert "engine is not available" not in out.stderr and "No supported accelerator" not in out.stderr

@@ -37,15 +37,15 @@ the main thread, where verl's reward loop calls scoring (``run_in_executor``). S
   (``VERL_MULTILING_MATH_WORKERS`` workers, default 2, plus ``VERL_MULTILING_MATH_SPARES`` warm
   spares, default 1). A caller first waits for a free worker (that wait is not counted), then at
   most ``timeout_s``: the worker stops itself at 80% of it with the same alarm, and if it has not
-  answered by ``timeout_s`` (stuck in C code that signals cannot interrupt), that worker alone is
-  killed, without waiting, and the warm spare takes its place at once while a new spare starts in
+  answered by ``timeout_s`` (and at least 1 s after that alarm: stuck in C code that signals cannot
+  interrupt), that worker alone is killed, without waiting, and the warm spare takes its place at once while a new spare starts in
   the background (starting a worker is never counted against a call). A call whose worker died
   under it is retried on another, each attempt with the full ``timeout_s``, at most 3 attempts.
   Workers that cannot start (a low ``ulimit -n``) make every call fail at once for the next 30 s.
-* a per-process budget of slow time: while the calls that hit their limit in the last 60 s
-  (``VERL_MULTILING_MATH_SLOW_WINDOW_S``) used more than 10 s (``..._SLOW_BUDGET_S``), the limit
-  drops to 1 s (``..._DEGRADED_TIMEOUT_S``), so a flood of answers the pre-check does not know costs
-  about a second each, not ``timeout_s`` each.
+* a per-process budget of slow answers: once 2 calls (``VERL_MULTILING_MATH_SLOW_CALLS``) hit their
+  limit within 60 s (``..._SLOW_WINDOW_S``), the limit drops to 1 s (``..._DEGRADED_TIMEOUT_S``) until
+  the window holds fewer, so a flood of answers the pre-check does not know costs about a second
+  each, not ``timeout_s`` each.
 
 Either way a timeout gives ``AnswerCheck(False, "timeout")`` and any math-verify failure
 ``AnswerCheck(False, "verifier_error")``: :func:`check_answer` never raises on its inputs.
@@ -57,6 +57,7 @@ stuck in C is bounded only in the pool, where the worker is killed.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -124,11 +125,12 @@ _DEFAULT_WORKERS = 2
 _SPARES_ENV = "VERL_MULTILING_MATH_SPARES"
 _DEFAULT_SPARES = 1  # warm spare processes that replace a killed worker at once
 _WORKER_SHARE = 0.8  # a worker stops itself at this share of timeout_s
+_KILL_GRACE_S = 1.0  # a worker is killed no sooner than this after its own alarm (a C call may still return)
 _POOL_START_TIMEOUT_S = 120.0  # spawning and importing math-verify in fresh workers
 _POOL_ATTEMPTS = 3  # a call whose worker died under it is retried this often
 _START_RETRY_S = 30.0  # after workers failed to start, calls fail at once for this long
-_SLOW_BUDGET_ENV = "VERL_MULTILING_MATH_SLOW_BUDGET_S"
-_SLOW_BUDGET_S = 10.0  # seconds of timed-out calls per window before the limit drops (ours)
+_SLOW_CALLS_ENV = "VERL_MULTILING_MATH_SLOW_CALLS"
+_SLOW_CALLS = 2  # timed-out calls within the window that make a flood: the limit drops (ours)
 _SLOW_WINDOW_ENV = "VERL_MULTILING_MATH_SLOW_WINDOW_S"
 _SLOW_WINDOW_S = 60.0  # the budget's sliding window, about a training step's scoring (ours)
 _DEGRADED_TIMEOUT_ENV = "VERL_MULTILING_MATH_DEGRADED_TIMEOUT_S"
@@ -317,9 +319,38 @@ def _call_with_alarm(fn: Callable[..., Any], args: tuple, seconds: float) -> Any
 _logged_errors: set[str] = set()
 
 
+#: checked once by every process (worker or main thread) before its first real call: the code paths of numbers, surds and polynomials
+#: (sympy loads its simplification machinery lazily: the first polynomial costs a fresh worker ~1 s)
+_WARM_UP_PAIRS = ((r"\boxed{\frac{1}{2}}", r"\boxed{0.5}"),
+                  (r"\boxed{\frac{\sqrt2}{2}}", r"\boxed{\frac{1}{\sqrt{2}}}"),
+                  (r"\boxed{(x+1)^2}", r"\boxed{x^2+2x+1}"))
+
+
+_warm_lock = threading.Lock()
+_warm = False
+
+
+def _ensure_warm() -> None:
+    """Import math-verify and run :data:`_WARM_UP_PAIRS` once per process, with no alarm: an alarm that
+    lands inside the first import (or one of sympy's lazy imports) leaves modules half-imported, and every
+    later verdict of the process wrong (a NameError, or a silent mismatch)."""
+    global _warm
+    if _warm:
+        return
+    with _warm_lock:
+        if not _warm:
+            for pred, gold in _WARM_UP_PAIRS:
+                try:
+                    _math_verify_equal(pred, gold)
+                except Exception:  # noqa: BLE001 - a broken install shows on the real call
+                    break
+            _warm = True
+
+
 def _verify_reason(pred_latex: str, gold_latex: str, seconds: float) -> str:
     """math-verify's verdict as a reason, bounded by an alarm. Runs in a main thread; top
     level so that it pickles into pool workers."""
+    _ensure_warm()
     try:
         if hasattr(signal, "setitimer"):
             equal = _call_with_alarm(_math_verify_equal, (pred_latex, gold_latex), seconds)
@@ -340,12 +371,14 @@ def _verify_bounded(pred_latex: str, gold_latex: str, timeout_s: float) -> str:
     """In the main thread in-process; elsewhere through the worker pool. The limit is ``timeout_s``, or the
     degraded one while the slow budget is spent (:class:`_SlowBudget`); a timeout is charged to the budget."""
     limit = _BUDGET.limit(timeout_s)
-    started = time.monotonic()
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
         reason = _verify_reason(pred_latex, gold_latex, limit)
     else:
+        # the worker's own alarm stops Python code at 80 % of the limit; the kill (which costs a worker start)
+        # waits for the limit, and at least _KILL_GRACE_S after the alarm for a C call to return
+        alarm = limit * _WORKER_SHARE
         try:
-            reason = _POOL.call(_verify_reason, (pred_latex, gold_latex, limit * _WORKER_SHARE), limit)
+            reason = _POOL.call(_verify_reason, (pred_latex, gold_latex, alarm), max(limit, alarm + _KILL_GRACE_S))
         except TimeoutError:
             reason = TIMEOUT
         except Exception as error:  # noqa: BLE001 - workers cannot start, or kept dying
@@ -354,22 +387,14 @@ def _verify_bounded(pred_latex: str, gold_latex: str, timeout_s: float) -> str:
             log("math-verify workers failed: %r; scored as %r", error, VERIFIER_ERROR)
             return VERIFIER_ERROR
     if reason == TIMEOUT:
-        _BUDGET.charge(time.monotonic() - started)
+        _BUDGET.charge()
     return reason
 
 
 # --- the worker pool ---------------------------------------------------------------------
-#: checked once by every worker before it takes calls: the code paths of numbers, surds and polynomials
-#: (sympy loads its simplification machinery lazily: the first polynomial costs a fresh worker ~1 s)
-_WARM_UP_PAIRS = ((r"\boxed{\frac{1}{2}}", r"\boxed{0.5}"),
-                  (r"\boxed{\frac{\sqrt2}{2}}", r"\boxed{\frac{1}{\sqrt{2}}}"),
-                  (r"\boxed{(x+1)^2}", r"\boxed{x^2+2x+1}"))
-
-
 def _warm_up_worker() -> None:
     """Worker start-up: import math-verify and fill its caches before taking calls."""
-    for pred, gold in _WARM_UP_PAIRS:
-        _verify_reason(pred, gold, 30.0)
+    _ensure_warm()
 
 
 def _env_number(name: str, default: float, minimum: float, cast: Callable[[str], float] = float) -> float:
@@ -537,6 +562,8 @@ class _WorkerPool:
         except BaseException as error:
             for worker in workers:
                 worker.kill()
+            if _EXITING:  # the interpreter is exiting and multiprocessing ended the half-started worker
+                raise
             with self._lock:
                 self._start_error = (time.monotonic(), error)
             logger.error("math-verify workers cannot start (%r); symbolic answers score 0 with "
@@ -562,11 +589,11 @@ class _WorkerPool:
                     self._cold, n_start = False, size
                     self._owned += size
                     break
-                if self._owned < size:  # a worker was killed and no spare was ready
+                if self._owned < size and not self._spares_starting:  # a worker was killed, no spare coming
                     n_start = 1
                     self._owned += 1
                     break
-                self._lock.wait()  # a cold start by another call is under way
+                self._lock.wait()  # a start (cold, or the spare's) is under way, or every worker is busy
         if n_start:
             try:
                 workers = self._start_workers(n_start)
@@ -605,6 +632,7 @@ class _WorkerPool:
             self._spares_starting -= 1
             if worker is not None:
                 self._spares.append(worker)
+            self._lock.notify_all()
         if worker is not None:
             self._refill_spares()
 
@@ -638,43 +666,48 @@ class _WorkerPool:
 
 
 class _SlowBudget:
-    """The per-worker-process budget of time lost to answers that hit the verifier's limit.
+    """The per-worker-process budget of answers that hit the verifier's limit.
 
-    While the calls that ended in a timeout within the last ``_SLOW_WINDOW_S`` seconds have used more than
-    ``_SLOW_BUDGET_S`` seconds, each call's limit drops to ``_DEGRADED_TIMEOUT_S`` (if lower than its
-    ``timeout_s``): a flood of answers the pre-check cannot recognise (:mod:`.answer_complexity`) then costs
-    about a second each instead of ``timeout_s``, and the limit comes back once the window has no such flood.
-    Answers that need more than the degraded limit during a flood score ``timeout`` (counted: verify_failed).
+    Once ``_SLOW_CALLS`` calls ended in a timeout within the last ``_SLOW_WINDOW_S`` seconds, each call's limit
+    drops to ``_DEGRADED_TIMEOUT_S`` (if lower than its ``timeout_s``): a flood of answers the pre-check cannot
+    recognise (:mod:`.answer_complexity`) then costs about a second each instead of ``timeout_s``, and the full
+    limit comes back once the window holds fewer timeouts. An answer that needs more than the degraded limit
+    during a flood scores ``timeout`` (counted: ``verify_failed``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._charges: list[tuple[float, float]] = []
-
-    def _spent(self, now: float) -> float:
-        window = _env_number(_SLOW_WINDOW_ENV, _SLOW_WINDOW_S, 0.0)
-        self._charges = [(t, s) for t, s in self._charges if now - t <= window]
-        return sum(s for _, s in self._charges)
+        self._timeouts: list[float] = []
 
     def limit(self, timeout_s: float) -> float:
-        budget = _env_number(_SLOW_BUDGET_ENV, _SLOW_BUDGET_S, 0.0)
+        window = _env_number(_SLOW_WINDOW_ENV, _SLOW_WINDOW_S, 0.0)
+        allowed = _env_number(_SLOW_CALLS_ENV, _SLOW_CALLS, 1, int)
+        now = time.monotonic()
         with self._lock:
-            spent = self._spent(time.monotonic())
-        if spent < budget:
-            return timeout_s
-        return min(timeout_s, _env_number(_DEGRADED_TIMEOUT_ENV, _DEGRADED_TIMEOUT_S, 1e-3))
+            self._timeouts = [t for t in self._timeouts if now - t <= window]
+            flood = len(self._timeouts) >= allowed
+        return min(timeout_s, _env_number(_DEGRADED_TIMEOUT_ENV, _DEGRADED_TIMEOUT_S, 1e-3)) if flood else timeout_s
 
-    def charge(self, seconds: float) -> None:
+    def charge(self) -> None:
         with self._lock:
-            self._charges.append((time.monotonic(), seconds))
+            self._timeouts.append(time.monotonic())
 
     def reset(self) -> None:
         with self._lock:
-            self._charges = []
+            self._timeouts = []
 
 
 _POOL = _WorkerPool()
 _BUDGET = _SlowBudget()
+_EXITING = False
+
+
+@atexit.register
+def _exiting() -> None:
+    global _EXITING
+    _EXITING = True
+
+
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_POOL._reset)
     os.register_at_fork(after_in_child=_BUDGET.reset)

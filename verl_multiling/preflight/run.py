@@ -28,8 +28,10 @@ from typing import TextIO
 import numpy as np
 import torch
 
+from verl_multiling.contract import check_contract
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
+from verl_multiling.preflight.engines import check_rollout_engine
 from verl_multiling.preflight.report import (
     PART_COLUMNS,
     data_summary_table,
@@ -112,15 +114,18 @@ class Preflight:
         self.settings, found = checks.check_multiling(cfg)
         self.add(found)
         self.add(checks.check_trainer_and_estimator(cfg))
+        self.add(check_contract(cfg))
         self.add(checks.check_reward_manager(cfg))
         self.add(checks.check_verl_validation(cfg))
         self.add(checks.check_engines(cfg))
+        self.add(check_rollout_engine(cfg, at_startup=False))
         self.stage(3, "checking data files and scorers")
         n_train = self.check_data()
         self.total_steps = checks.total_steps(cfg, n_train)
-        if self.total_steps is None:
+        if self.total_steps is None:  # with data too small for one batch, check_train_rows said so (an error)
             self.add([Finding("note", "trainer.total_training_steps",
-                              f"T unknown without training data; previews use T={DEFAULT_T_FOR_PREVIEW}")])
+                              f"T unknown{'' if n_train else ' without training data'}; previews use "
+                              f"T={DEFAULT_T_FOR_PREVIEW}")])
         else:
             self.add([Finding("ok", "T", f"{self.total_steps} training steps")])
         if self.settings is not None:
@@ -163,15 +168,18 @@ class Preflight:
             return None
         n_train = None
         for field, value in (("data.train_files", cfg.data.train_files), ("data.val_files", cfg.data.val_files)):
-            total = 0
+            summaries, complete = [], True
             for path in checks.data_files(value):
-                found, frame = checks.check_data_file(path, cfg, self.settings, field)
+                found, summary = checks.check_data_file(path, cfg, self.settings, field)
                 self.add(found)
-                total += 0 if frame is None else len(frame)
-                if frame is not None:
-                    self.data_summary.append(checks.data_file_summary(path, frame, field, self.settings.lang_key))
+                complete = complete and summary is not None
+                if summary is not None:
+                    summaries.append(summary)
+                    self.data_summary.append(summary.as_dict())
             if field == "data.train_files":
-                n_train = total
+                n_train = sum(s.usable for s in summaries)  # rows verl keeps (before its token-length filter)
+                if complete:
+                    self.add(checks.check_train_rows(cfg, summaries))
         return n_train
 
     def check_scorers(self) -> None:

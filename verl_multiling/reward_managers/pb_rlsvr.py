@@ -4,7 +4,9 @@ verl calls ``run_single`` for each finished rollout, many of them concurrently o
 loop. Each call decodes the response and runs the answer checks in verl's executor (math-verify), then
 submits its (response, y_en) similarity request to the manager's :class:`MicroBatcher`, which scores the
 requests of concurrent rollouts in one encoder call on its own thread. The scorer (model) is built once
-per process (``build_scorer`` is cached), on the first batch.
+per process (``build_scorer`` is cached), on the first batch; or, with ``semantic.service.mode: ray`` (or
+``auto`` in a Ray worker), each batch goes to the node's shared actor, which batches it with the other
+reward workers' (:mod:`verl_multiling.scorers.semantic_service`). The fault policy is the same either way.
 
 Where the data comes from (one dataset row per prompt, verl passes every column through):
 
@@ -30,6 +32,7 @@ from verl_multiling.faults import ScorerFailure, ScorerGuard, ScorerUnavailable
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.pb_rlsvr import EXTRA_KEYS, PbRlsvrConfig, Prepared, finish, prepare
 from verl_multiling.scorers.semantic import MicroBatcher, SemanticScorer, build_scorer, chrf_similarity
+from verl_multiling.scorers.semantic_service import node_scorer, use_actor
 
 
 @register("pb_rlsvr")
@@ -49,6 +52,9 @@ class PbRlsvrRewardManager(MultilingRewardManager):
 
     @property
     def scorer(self) -> SemanticScorer:
+        """This process's scorer, or the client of the node's shared actor (``semantic.service.mode``)."""
+        if use_actor(self.pb.semantic):
+            return node_scorer(self.pb.semantic)
         return build_scorer(self.pb.semantic)
 
     def _similarities(self, requests: list[tuple[str, str, str]]) -> list[tuple[float, int, bool, bool]]:

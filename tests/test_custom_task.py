@@ -218,7 +218,7 @@ def test_pb_rlsvr_takes_acc_from_the_task():
     ({"extra_keys": ["score"]}, "'score' is the task reward itself"),
     ({"extra_keys": {"f1": [1]}}, "multiling.task.extra_keys.f1=[1]"),
     ({"timeout_s": 0}, "multiling.task.timeout_s=0"),
-    ({"timeout": 3}, "unknown keys ['timeout']"),
+    ({"timeout": 3}, "multiling.task.timeout: unknown key; did you mean 'timeout_s'"),
 ])
 def test_task_config_errors_name_the_field(node, message):
     from verl_multiling.rewards.task import TaskConfig
@@ -238,7 +238,7 @@ def test_preflight_checks_the_function_loads(compose):
     no_name = check_reward_manager(compose(["+recipe=adamame", *fn("no_such_function")]))
     assert any(f.level == "error" and "no_such_function" in f.message for f in no_name)
     _, found = check_multiling(compose(["+recipe=adamame", "multiling.task.timeout_s=-1"]))
-    assert any(f.level == "error" and f.field == "multiling.task" for f in found)
+    assert any(f.level == "error" and f.field == "multiling.task.timeout_s" for f in found)
 
 
 # ---- preflight: the user's task in the per-language table (the acceptance) ----

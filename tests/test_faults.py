@@ -54,7 +54,7 @@ def test_policy_defaults_and_errors_name_the_field():
                         ({"backoff_s": "1s"}, "multiling.faults.backoff_s"),
                         ({"max_error_rate": 1.5}, "multiling.faults.max_error_rate"),
                         ({"breaker_failures": 0}, "multiling.faults.breaker_failures"),
-                        ({"retry": 2}, "unknown keys"),
+                        ({"retry": 2}, "multiling.faults.retry: unknown key; did you mean .retries."),
                         ("fallback", "multiling.faults")]:
         with pytest.raises(ValueError, match=field):
             FaultPolicy.from_node(node)

@@ -141,7 +141,7 @@ def test_pluggable_translator_by_import_path(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("node, match", [
     ({"backend": "cross_lingual_comet"}, r"TAPO recipe \(verl_multiling\.scorers\.scoring_service\)"),
-    ({"backend": "labse"}, r"semantic\.backend='labse' is unknown"),
+    ({"backend": "labse"}, r"semantic\.backend='labse': choose one of"),
     ({"backend": "sentence_transformers"}, r"semantic\.model_path is required"),
     ({"backend": "translate_then_compare", "compare": "bleu"}, r"semantic\.compare='bleu'"),
     ({"backend": "translate_then_compare", "translator": "nllb"}, r"semantic\.translator='nllb'"),

@@ -206,7 +206,7 @@ def test_missing_key_names_the_reward_manager():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("lam", 1.5, r"algorithm.tapo.lam=1.5: λ must be in \[0, 1\]"),
+    ("lam", 1.5, r"algorithm.tapo.lam=1.5: must be a finite number in \[0, 1\]"),
     ("lam", "one", "algorithm.tapo.lam"),
     ("mode", "joint", "algorithm.tapo.mode='joint': choose one of step, contrast"),
     ("epsilon", 0.0, "algorithm.tapo.epsilon"),

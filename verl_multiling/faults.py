@@ -41,9 +41,10 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from verl_multiling.knobs import ON_FAILURE  # the words multiling.faults.on_failure accepts
+
 logger = logging.getLogger(__name__)
 
-ON_FAILURE = ("fallback", "zero", "stop")
 # reward_extra_info columns whose batch means are logged as multiling/faults/<name>_rate
 FAULT_COLUMNS = ("reward_error", "scorer_error", "scorer_fallback", "verify_failed")
 # a rollout with any of these at 1 could not be scored: its share is multiling/faults/unscored_rate, which
@@ -73,30 +74,17 @@ class FaultPolicy:
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.faults") -> FaultPolicy:
-        """Read and validate ``multiling.faults``; errors name the field and the fix."""
-        node = {} if node is None else node
-        get = getattr(node, "get", None)
-        if get is None:
-            raise ValueError(f"{path}={node!r}: must be a mapping of the knobs in verl_multiling/faults.py")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(node) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {unknown}; the knobs are {sorted(known)}")
-        on_failure = get("on_failure", "fallback")
-        if on_failure not in ON_FAILURE:
-            raise ValueError(f"{path}.on_failure={on_failure!r}: choose one of {', '.join(ON_FAILURE)}")
-        rate = _number(get, path, "max_error_rate", 0.5)
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{path}.max_error_rate={rate!r}: must be a share in [0, 1] (1 never stops)")
-        return cls(
-            retries=_count(get, path, "retries", 2, minimum=0),
-            backoff_s=_number(get, path, "backoff_s", 1.0),
-            timeout_s=_number(get, path, "timeout_s", 300.0, positive=True),
-            on_failure=on_failure,
-            breaker_failures=_count(get, path, "breaker_failures", 3, minimum=1),
-            breaker_cooldown_s=_number(get, path, "breaker_cooldown_s", 60.0),
-            max_error_rate=rate,
-        )
+        """Read and validate ``multiling.faults`` (declared in :mod:`verl_multiling.knobs`); every error names
+        its field and the fix."""
+        from verl_multiling.knobs import FAULTS
+        from verl_multiling.schema import load
+
+        return cls.from_values(load({} if node is None else node, FAULTS, path))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> FaultPolicy:
+        """From values already validated by the schema (``knobs.FAULTS``)."""
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -306,17 +294,3 @@ def _as_number(value: Any) -> float:
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
         return float(value)
     return np.nan
-
-
-def _count(get: Callable, path: str, key: str, default: int, minimum: int) -> int:
-    value = get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{path}.{key}={value!r}: must be an integer >= {minimum}")
-    return value
-
-
-def _number(get: Callable, path: str, key: str, default: float, positive: bool = False) -> float:
-    value = get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{path}.{key}={value!r}: must be a number {'> 0' if positive else '>= 0'}")
-    return float(value)

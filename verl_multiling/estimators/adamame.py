@@ -33,7 +33,9 @@ import torch
 from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize, group_value_counts
 from verl_multiling.estimators.inputs import sequence_rewards
-from verl_multiling.estimators.schedules import SCHEDULES, alignment_factor, exploration_anneal
+from verl_multiling.estimators.schedules import alignment_factor, exploration_anneal
+from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import load_node
 
 LANG_MATCH_KEY = "lang_match"
 RESPONSE_LANG_KEY = "response_lang"
@@ -59,28 +61,11 @@ class AdaMameConfig:
     @classmethod
     def from_algorithm(cls, algorithm: Any) -> AdaMameConfig:
         """Read and validate ``algorithm.adamame``; errors name the field and the fix."""
-        node = _get(algorithm, "adamame", None) or {}
-        norm_default = bool(_get(algorithm, "norm_adv_by_std_in_grpo", True))
-        bonus = _number(node, "bonus", 2.0)
-        floor = _number(node, "floor", 0.1)
-        epsilon = _number(node, "epsilon", 1e-6)
-        schedule = _get(node, "schedule", "cosine")
-        if schedule not in SCHEDULES:
-            raise ValueError(f"algorithm.adamame.schedule={schedule!r}: choose one of {', '.join(SCHEDULES)}")
-        if bonus < 0:
-            raise ValueError(f"algorithm.adamame.bonus={bonus}: the bonus B must be >= 0")
-        if not 0.0 <= floor <= 1.0:
-            raise ValueError(f"algorithm.adamame.floor={floor}: the floor of g(t) must be in [0, 1]")
-        if epsilon <= 0:
-            raise ValueError(f"algorithm.adamame.epsilon={epsilon}: must be > 0")
-        stages = _stages(_get(node, "stages", None) or ((0.0, 0.0), (0.5, 1.0)))
-        total = _get(node, "total_steps", None)
-        if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total <= 0):
-            raise ValueError(f"algorithm.adamame.total_steps={total!r}: a positive integer, or null for the trainer's")
-        norm = _get(node, "norm_by_std", norm_default)
-        if not isinstance(norm, bool):
-            raise ValueError(f"algorithm.adamame.norm_by_std={norm!r}: must be true or false")
-        return cls(bonus, schedule, floor, stages, norm, epsilon, total)
+        v = load_node(_get(algorithm, "adamame", None) or {}, "algorithm.adamame")
+        norm = v["norm_by_std"]
+        if norm is None:
+            norm = bool(_get(algorithm, "norm_adv_by_std_in_grpo", True))
+        return cls(v["bonus"], v["schedule"], v["floor"], tuple(v["stages"]), norm, v["epsilon"], v["total_steps"])
 
 
 def adamame_scores(
@@ -188,27 +173,3 @@ def _language_ids(info: Mapping[str, Sequence], n: int, name: str) -> tuple[torc
     known = torch.from_numpy(langs != "")
     return torch.from_numpy(ids.reshape(-1).astype(np.int64)), known, max(len(vocab), 1)
 
-
-def _get(node: Any, key: str, default: Any) -> Any:
-    if node is None:
-        return default
-    getter = getattr(node, "get", None)
-    return getter(key, default) if getter else getattr(node, key, default)
-
-
-def _number(node: Any, key: str, default: float) -> float:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"algorithm.adamame.{key}={value!r}: must be a number")
-    return float(value)
-
-
-def _stages(value: Any) -> tuple[tuple[float, float], ...]:
-    """``algorithm.adamame.stages``: a list of [progress, g] pairs of numbers."""
-    try:
-        pairs = [tuple(pair) for pair in value]
-        out = tuple((float(a), float(b)) for a, b in pairs)
-    except (TypeError, ValueError):
-        raise ValueError(f"algorithm.adamame.stages={value!r}: give [progress, g] pairs, e.g. "
-                         "[[0.0, 0.0], [0.5, 1.0]]") from None
-    return out

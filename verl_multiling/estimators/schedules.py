@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-SCHEDULES = ("cosine", "linear", "constant", "staged")
+from verl_multiling.knobs import SCHEDULES  # the words algorithm.adamame.schedule accepts
 
 
 def progress(t: float, total: float) -> float:

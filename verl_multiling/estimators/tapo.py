@@ -42,11 +42,12 @@ from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize
 from verl_multiling.estimators.inputs import sequence_rewards
 from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import TAPO_MODES, load_node
 
 R_TRANS_KEY = "r_trans"
 R_FMT_KEY = "r_fmt"
 U_TOKENS_KEY = "u_tokens"
-MODES = ("step", "contrast")
+MODES = TAPO_MODES  # declared in verl_multiling.knobs
 BRIDGE_HINT = (
     "set trainer.v1.trainer_mode=multiling_sync (the +recipe=tapo default) so that the per-sample bridge "
     "passes each sample's reward_extra_info (r_trans, u_tokens) to the estimator"
@@ -67,22 +68,11 @@ class TapoAlgoConfig:
     @classmethod
     def from_algorithm(cls, algorithm: Any) -> TapoAlgoConfig:
         """Read and validate ``algorithm.tapo``; errors name the field."""
-        node = _get(algorithm, "tapo", None) or {}
-        mode = _get(node, "mode", "step")
-        if mode not in MODES:
-            raise ValueError(f"algorithm.tapo.mode={mode!r}: choose one of {', '.join(MODES)}")
-        lam = _number(node, "lam", 1.0)
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"algorithm.tapo.lam={lam}: λ must be in [0, 1]")
-        trans_weight = _number(node, "trans_weight", 1.0)
-        format_weight = _number(node, "format_weight", 0.0)
-        epsilon = _number(node, "epsilon", 1e-6)
-        if epsilon <= 0:
-            raise ValueError(f"algorithm.tapo.epsilon={epsilon}: must be > 0")
-        norm = _get(node, "norm_by_std", bool(_get(algorithm, "norm_adv_by_std_in_grpo", True)))
-        if not isinstance(norm, bool):
-            raise ValueError(f"algorithm.tapo.norm_by_std={norm!r}: must be true or false")
-        return cls(mode, lam, trans_weight, format_weight, norm, epsilon)
+        v = load_node(_get(algorithm, "tapo", None) or {}, "algorithm.tapo")
+        norm = v["norm_by_std"]
+        if norm is None:
+            norm = bool(_get(algorithm, "norm_adv_by_std_in_grpo", True))
+        return cls(v["mode"], v["lam"], v["trans_weight"], v["format_weight"], norm, v["epsilon"])
 
 
 def step_advantages(
@@ -180,10 +170,3 @@ def compute_tapo_advantage(
 
 def _column(info: Mapping[str, Sequence], key: str, n: int) -> torch.Tensor:
     return float_column(info, key, n, "tapo", "TapoRewardManager")
-
-
-def _number(node: Any, key: str, default: float) -> float:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"algorithm.tapo.{key}={value!r}: must be a number")
-    return float(value)

@@ -49,9 +49,9 @@ from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer
 from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import ANSWER_MODES, GOLD_MODES, PB_RLSVR
+from verl_multiling.schema import SettingsError, plain, read
 
-ANSWER_MODES = ("verify", "embedding", "both")
-GOLD_MODES = ("none", "gate", "sum")
 PIVOT_KEY = "pivot_response"
 FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
 THINK_TAGS = ("<think>", "</think>")
@@ -91,32 +91,20 @@ class PbRlsvrConfig:
         if node is None:
             node = config if _get(config, "alpha", None) is not None else {}
         path = "multiling.pb_rlsvr"
-        pivot_key = _get(node, "pivot_key", PIVOT_KEY)
-        if not isinstance(pivot_key, str) or not pivot_key:
-            raise ValueError(f"{path}.pivot_key={pivot_key!r}: must be a non-empty column name")
-        alpha = _number(node, path, "alpha", 0.5)
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"{path}.alpha={alpha!r}: must be in [0, 1] (weight of the answer part)")
-        answer_mode = _get(node, "answer_mode", "verify")
-        if answer_mode not in ANSWER_MODES:
-            raise ValueError(f"{path}.answer_mode={answer_mode!r}: choose one of {', '.join(ANSWER_MODES)}")
-        gold = _get(node, "gold", "none")
-        if gold is False:  # YAML `none` unquoted is a string, but `off`/`false` parse as booleans
-            gold = "none"
-        if gold not in GOLD_MODES:
-            raise ValueError(f"{path}.gold={gold!r}: choose one of {', '.join(GOLD_MODES)}")
-        gold_weight = _number(node, path, "gold_weight", 1.0)
-        floor = _get(node, "floor", "auto")
-        if floor == "auto" or floor is None:
-            floor = None
-        elif isinstance(floor, bool) or not isinstance(floor, (int, float)) or not math.isfinite(floor):
-            raise ValueError(f"{path}.floor={floor!r}: a number below ceil, or auto (the scorer's floor)")
-        ceil = _number(node, path, "ceil", 1.0)
-        if floor is not None and not floor < ceil:
-            raise ValueError(f"{path}.floor={floor!r} must be below {path}.ceil={ceil!r}")
-        semantic = SemanticConfig.from_node(_get(node, "semantic", None), f"{path}.semantic")
-        return cls(pivot_key=pivot_key, alpha=alpha, answer_mode=answer_mode, gold=gold, gold_weight=gold_weight,
-                   floor=None if floor is None else float(floor), ceil=ceil, semantic=semantic)
+        if _get(node, "gold", None) is False:  # YAML `off`/`false` parse as booleans: the user meant none
+            node = {**plain(node), "gold": "none"}
+        v, errors = read(node, PB_RLSVR, path)
+        floor = None if v["floor"] == "auto" else v["floor"]
+        if floor is not None and not floor < v["ceil"]:
+            errors.append(f"{path}.floor={floor!r} must be below {path}.ceil={v['ceil']!r}")
+        try:
+            semantic = SemanticConfig.from_node(_get(node, "semantic", None), f"{path}.semantic")
+        except ValueError as exc:  # field errors are in ``errors`` already; keep the cross-field ones
+            errors += [e for e in getattr(exc, "errors", [str(exc)]) if e not in errors]
+        if errors:
+            raise SettingsError(errors)
+        return cls(pivot_key=v["pivot_key"], alpha=v["alpha"], answer_mode=v["answer_mode"], gold=v["gold"],
+                   gold_weight=v["gold_weight"], floor=floor, ceil=v["ceil"], semantic=semantic)
 
     def resolved_floor(self, scorer: SemanticScorer) -> float:
         floor = scorer.default_floor if self.floor is None else self.floor
@@ -284,10 +272,3 @@ def check_pivot_column(frame: Any, pivot_key: str = PIVOT_KEY) -> list[tuple[str
                           f"y_en); {fix}")]
     boxed = int(values.map(lambda v: extract_boxed(v) is not None).sum())
     return [("ok", f"{pivot_key}: {len(frame)} pivot references, {boxed} with a boxed answer")]
-
-
-def _number(node: Any, path: str, key: str, default: float) -> float:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{path}.{key}={value!r}: must be a finite number")  # nan/inf would make the score NaN
-    return float(value)

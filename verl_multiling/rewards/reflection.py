@@ -70,6 +70,8 @@ from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.rewards.task import TaskChecker, TaskOutcome, math_checker, merge_extra
 from verl_multiling.scorers.math_answer import extract_boxed
 from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import MARKER_LANGUAGE_MODES, REFLECTION
+from verl_multiling.schema import SettingsError, read
 
 # --- marker lists --------------------------------------------------------------------------------
 # lang -> boundary rule -> markers. Written naturally; folded (NFKC, casefold) when compiled.
@@ -144,7 +146,6 @@ MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 BOUNDARIES = ("word", "prefix", "none")  # strictest first
 QUESTION_CONTEXT = 12  # characters before or after a marker that, found in the question, make it a copy
-MARKER_LANGUAGE_MODES = ("query", "all")
 # « », “ ”, " ", „ “, 「 」, 『 』 (after NFKC, which maps fullwidth ＂ and halfwidth ｢ ｣ onto these)
 QUOTED = re.compile(r'«[^«»]*»|„[^„“”]*[“”]|“[^“”]*”|"[^"]*"|「[^「」]*」|『[^『』]*』')
 _SPACES = re.compile(r"\s+")
@@ -466,42 +467,17 @@ class ReflectionConfig:
             node = _get(config, "reflection", None)
         else:  # a bare reflection node, or a config without one (defaults)
             node = config if _keys(config) and _keys(config) <= fields else None
-        node = {} if node is None else node
+        v, errors = read({} if node is None else node, REFLECTION, "multiling.reflection")
         p = "multiling.reflection."
-        unknown = sorted(_keys(node) - fields)
+        unknown = [x for x in v["extra_marker_languages"] if x not in MARKERS]
         if unknown:
-            raise ValueError(f"{p}{unknown[0]}: unknown key (a typo?); the knobs are {', '.join(sorted(fields))}")
-        mode = _get(node, "marker_languages", "query")
-        if mode not in MARKER_LANGUAGE_MODES:
-            raise ValueError(f"{p}marker_languages={mode!r}: choose one of {', '.join(MARKER_LANGUAGE_MODES)}")
-        extra = _get(node, "extra_marker_languages", ()) or ()
-        if isinstance(extra, str) or not hasattr(extra, "__iter__") or hasattr(extra, "keys"):
-            raise ValueError(f"{p}extra_marker_languages={extra!r}: give a list, e.g. [en]")
-        unknown = [x for x in extra if x not in MARKERS]
-        if unknown:
-            raise ValueError(f"{p}extra_marker_languages: no marker list for {unknown}; "
-                             f"known: {', '.join(sorted(MARKERS))}")
-        tags = {k: _get(node, k, d) for k, d in (("think_open", "<think>"), ("think_close", "</think>"))}
-        for key, value in tags.items():
-            if not isinstance(value, str) or not value:
-                default = "<think>" if key == "think_open" else "</think>"
-                raise ValueError(f"{p}{key}={value!r}: must be a non-empty string (default {default!r})")
-        if tags["think_open"] == tags["think_close"]:
-            raise ValueError(f"{p}think_open and think_close are both {tags['think_open']!r}: they must differ")
-        return cls(
-            enabled=_bool(node, p, "enabled", True),
-            weight=_number(node, p, "weight", 0.5),
-            cap=_int(node, p, "cap", 3, minimum=1),
-            gate_on_correct=_bool(node, p, "gate_on_correct", True),
-            format_weight=_number(node, p, "format_weight", 1.0),
-            think_open=tags["think_open"],
-            think_close=tags["think_close"],
-            prompt_opens_think=_bool(node, p, "prompt_opens_think", False),
-            require_boxed=_bool(node, p, "require_boxed", True),
-            min_think_chars=_int(node, p, "min_think_chars", 10, minimum=0),
-            marker_languages=mode,
-            extra_marker_languages=tuple(str(x) for x in extra),
-        )
+            errors.append(f"{p}extra_marker_languages: no marker list for {unknown}; known: "
+                          f"{', '.join(sorted(MARKERS))}")
+        if v["think_open"] == v["think_close"]:
+            errors.append(f"{p}think_open and think_close are both {v['think_open']!r}: they must differ")
+        if errors:
+            raise SettingsError(errors)
+        return cls(**{**v, "extra_marker_languages": tuple(v["extra_marker_languages"])})
 
     @property
     def max_score(self) -> float:
@@ -516,26 +492,6 @@ def _keys(node: Any) -> set[str]:
 def _has(node: Any, key: str) -> bool:
     return key in _keys(node)
 
-
-def _bool(node: Any, prefix: str, key: str, default: bool) -> bool:
-    value = _get(node, key, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"{prefix}{key}={value!r}: must be true or false")
-    return value
-
-
-def _number(node: Any, prefix: str, key: str, default: float) -> float:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-        raise ValueError(f"{prefix}{key}={value!r}: must be a finite number >= 0 (default {default})")
-    return float(value)
-
-
-def _int(node: Any, prefix: str, key: str, default: int, minimum: int) -> int:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{prefix}{key}={value!r}: must be an integer >= {minimum} (default {default})")
-    return value
 
 
 # --- the reward --------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
 from verl_multiling.scorers.math_answer import extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
 from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import TAPO
+from verl_multiling.schema import SettingsError, read
 
 
 logger = logging.getLogger(__name__)
@@ -88,30 +90,26 @@ class TapoConfig:
 
     @classmethod
     def from_config(cls, config: Any) -> TapoConfig:
-        """Read ``config.multiling.tapo`` (the full trainer config) or a bare ``tapo`` node."""
+        """Read ``config.multiling.tapo`` (the full trainer config) or a bare ``tapo`` node; the knobs are
+        declared in :mod:`verl_multiling.knobs`, and every error names its field."""
         multiling = _get(config, "multiling", None)
         node = _get(multiling, "tapo", None) if multiling is not None else config
-        node = node or {}
-        tags = _get(node, "tags", None) or {}
-        open_tag = _get(tags, "open", DEFAULT_TAGS.open)
-        close_tag = _get(tags, "close", DEFAULT_TAGS.close)
+        v, errors = read(node or {}, TAPO, "multiling.tapo")
+        open_tag, close_tag = v["tags"]["open"], v["tags"]["close"]
         for name, value in (("open", open_tag), ("close", close_tag)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"multiling.tapo.tags.{name}={value!r}: must be a non-empty string")
+            if not value.strip():
+                errors.append(f"multiling.tapo.tags.{name}={value!r}: must be a non-empty string")
         if open_tag == close_tag or open_tag in close_tag or close_tag in open_tag:
-            raise ValueError(f"multiling.tapo.tags: open {open_tag!r} and close {close_tag!r} must not contain "
-                             "each other")
-        require_leading = _get(node, "require_leading", True)
-        if not isinstance(require_leading, bool):
-            raise ValueError(f"multiling.tapo.require_leading={require_leading!r}: must be true or false")
-        strings = {}
-        for key, default in (("reference_key", "question_en"), ("source_key", "question")):
-            value = _get(node, key, default)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"multiling.tapo.{key}={value!r}: must be a non-empty string")
-            strings[key] = value
-        return cls(tags=Tags(open_tag, close_tag), require_leading=require_leading,
-                   translation=TranslationConfig.from_node(_get(node, "translation", None)), **strings)
+            errors.append(f"multiling.tapo.tags: open {open_tag!r} and close {close_tag!r} must not contain "
+                          "each other")
+        try:
+            translation = TranslationConfig.from_node(_get(node, "translation", None))
+        except SettingsError as exc:  # its field errors are already in ``errors``; keep the cross-field ones
+            errors += [e for e in exc.errors if e not in errors]
+        if errors:
+            raise SettingsError(errors)
+        return cls(tags=Tags(open_tag, close_tag), require_leading=v["require_leading"],
+                   reference_key=v["reference_key"], source_key=v["source_key"], translation=translation)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import TASK
+from verl_multiling.schema import SettingsError, read
 
 logger = logging.getLogger(__name__)
 
@@ -206,21 +208,15 @@ class TaskConfig:
         field and the fix."""
         multiling = _get(config, "multiling", None)
         node = _get(multiling, "task", None) if multiling is not None else config
-        node = {} if node is None else node
         path = "multiling.task"
-        keys = getattr(node, "keys", None)
-        if not callable(keys):
-            raise ValueError(f"{path}={node!r}: must be a mapping with extra_keys and timeout_s")
-        unknown = sorted(set(map(str, keys())) - {"extra_keys", "timeout_s"})
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {unknown}; the knobs are extra_keys, timeout_s")
-        timeout = _get(node, "timeout_s", None)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or not 0 < timeout < math.inf):
-            raise ValueError(f"{path}.timeout_s={timeout!r}: a positive number of seconds, or null "
-                             "(multiling.faults.timeout_s)")
-        return cls(extra_keys=_extra_keys(_get(node, "extra_keys", None), f"{path}.extra_keys"),
-                   timeout_s=None if timeout is None else float(timeout))
+        v, errors = read({} if node is None else node, TASK, path)
+        try:
+            extra_keys = _extra_keys(v["extra_keys"], f"{path}.extra_keys")
+        except ValueError as exc:
+            errors.append(str(exc))
+        if errors:
+            raise SettingsError(errors)
+        return cls(extra_keys=extra_keys, timeout_s=v["timeout_s"])
 
 
 def _extra_keys(value: Any, path: str) -> dict[str, Any] | None:

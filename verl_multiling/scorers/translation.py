@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from verl_multiling.confnode import check_device
-from verl_multiling.confnode import node_get as _get
+from verl_multiling.knobs import SERVICE_MODES as KNOB_SERVICE_MODES
+from verl_multiling.knobs import TRANSLATION_METRICS
 from verl_multiling.scorers.translation_base import TranslationScorer
 
 __all__ = ["METRICS", "ChrFScorer", "CometSettings", "TranslationConfig", "TranslationScorer", "build_scorer",
            "get_local_scorer"]
 
-METRICS = ("chrf", "comet", "cometkiwi")
-SERVICE_MODES = ("auto", "ray", "local")
+METRICS, SERVICE_MODES = TRANSLATION_METRICS, KNOB_SERVICE_MODES  # declared in verl_multiling.knobs
 
 
 class ChrFScorer(TranslationScorer):
@@ -103,42 +103,25 @@ class TranslationConfig:
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.tapo.translation") -> TranslationConfig:
-        """Read and validate the node; errors name the field."""
-        node = node or {}
-        metric = _get(node, "metric", "chrf")
-        if metric not in METRICS:
-            raise ValueError(f"{path}.metric={metric!r}: choose one of {', '.join(METRICS)}")
-        comet = _get(node, "comet", None) or {}
-        service = _get(node, "service", None) or {}
-        mode = _get(service, "mode", "auto")
-        if mode not in SERVICE_MODES:
-            raise ValueError(f"{path}.service.mode={mode!r}: choose one of {', '.join(SERVICE_MODES)}")
-        checkpoint = _get(comet, "checkpoint", None)
-        if metric != "chrf" and not checkpoint:
-            raise ValueError(f"{path}.comet.checkpoint is required for metric={metric!r}: a directory with "
-                             "hparams.yaml and checkpoints/model.ckpt (see docs/methods.md, TAPO)")
-        dtype = _get(comet, "dtype", "auto")
-        if dtype not in ("auto", "bfloat16", "float16", "float32"):
-            raise ValueError(f"{path}.comet.dtype={dtype!r}: auto | bfloat16 | float16 | float32")
+        """Read and validate the node (knobs declared in :mod:`verl_multiling.knobs`); errors name the field."""
+        from verl_multiling.knobs import TRANSLATION
+        from verl_multiling.schema import SettingsError, read
+
+        v, errors = read(node or {}, TRANSLATION, path)
+        comet, service = v["comet"], v["service"]
+        if v["metric"] != "chrf" and not comet["checkpoint"]:
+            errors.append(f"{path}.comet.checkpoint is required for metric={v['metric']!r}: a directory with "
+                          "hparams.yaml and checkpoints/model.ckpt (see docs/methods.md, TAPO)")
+        try:
+            check_device(comet["device"], f"{path}.comet.device")
+        except ValueError as exc:
+            errors.append(str(exc))
+        if errors:
+            raise SettingsError(errors)
         return cls(
-            metric=metric,
-            char_order=_int(node, f"{path}.char_order", "char_order", 6, 1),
-            word_order=_int(node, f"{path}.word_order", "word_order", 0, 0),
-            beta=_int(node, f"{path}.beta", "beta", 2, 1),
-            comet=CometSettings(checkpoint=None if checkpoint is None else str(checkpoint),
-                                device=check_device(_get(comet, "device", "auto"), f"{path}.comet.device"),
-                                dtype=dtype,
-                                batch_size=_int(comet, f"{path}.comet.batch_size", "batch_size", 64, 1),
-                                trust_checkpoint=_bool(comet, f"{path}.comet.trust_checkpoint", "trust_checkpoint")),
-            service=ServiceSettings(
-                mode=mode,
-                num_gpus=_float(service, f"{path}.service.num_gpus", "num_gpus", 0.0),
-                num_cpus=_float(service, f"{path}.service.num_cpus", "num_cpus", 1.0),
-                max_batch=_int(service, f"{path}.service.max_batch", "max_batch", 256, 1),
-                max_wait_ms=_float(service, f"{path}.service.max_wait_ms", "max_wait_ms", 20.0),
-                max_concurrency=_int(service, f"{path}.service.max_concurrency", "max_concurrency", 256, 1),
-                start_timeout_s=_float(service, f"{path}.service.start_timeout_s", "start_timeout_s", 600.0),
-            ),
+            metric=v["metric"], char_order=v["char_order"], word_order=v["word_order"], beta=v["beta"],
+            comet=CometSettings(**comet),
+            service=ServiceSettings(**service),
         )
 
 
@@ -169,24 +152,3 @@ def get_local_scorer(cfg: TranslationConfig) -> TranslationScorer:
         if scorer is None:
             scorer = _SCORERS[cfg] = build_scorer(cfg)
         return scorer
-
-
-def _int(node: Any, path: str, key: str, default: int, minimum: int) -> int:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{path}={value!r}: must be an integer >= {minimum}")
-    return value
-
-
-def _bool(node: Any, path: str, key: str) -> bool:
-    value = _get(node, key, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"{path}={value!r}: must be true or false")
-    return value
-
-
-def _float(node: Any, path: str, key: str, default: float) -> float:
-    value = _get(node, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{path}={value!r}: must be a number >= 0")
-    return float(value)

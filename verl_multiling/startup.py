@@ -26,8 +26,10 @@ import sys
 import time
 from typing import Any
 
+from verl_multiling.contract import check_contract
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
+from verl_multiling.preflight.engines import check_rollout_engine
 
 REMOTE_PREFIXES = ("hdfs://", "s3://", "gs://", "oss://", "http://", "https://")
 
@@ -43,6 +45,7 @@ def startup_findings(cfg: Any) -> list[Finding]:
     findings += found
     findings += _guarded(checks.check_trainer_and_estimator, cfg, "algorithm.adv_estimator")
     findings += _guarded(checks.check_reward_manager, cfg, "reward.reward_manager")
+    findings += _guarded(check_contract, cfg, "algorithm.adv_estimator")
     if settings is None:
         return findings
     for field in ("data.train_files", "data.val_files"):
@@ -61,11 +64,14 @@ def startup_findings(cfg: Any) -> list[Finding]:
     return findings
 
 
-def check_startup(cfg: Any, stream=None) -> list[Finding]:
-    """Run :func:`startup_findings`; print warnings and a one-line summary; raise :class:`ConfigError` on errors."""
+def check_startup(cfg: Any, stream=None, rollout_engine: bool = False) -> list[Finding]:
+    """Run :func:`startup_findings`; print warnings and a one-line summary; raise :class:`ConfigError` on errors.
+
+    ``rollout_engine=True`` (main_ppo's callback) also requires the rollout engine to be importable here."""
     stream = stream or sys.stderr
     t0 = time.perf_counter()
     findings = startup_findings(cfg)
+    findings += check_rollout_engine(cfg, at_startup=True) if rollout_engine else []
     errors = [f for f in findings if f.level == "error"]
     for finding in findings:
         if finding.level == "warning":
@@ -107,7 +113,7 @@ class StartupCheck(Callback):
         if node.get("startup_check", True) is False or os.environ.get("VERL_MULTILING_SKIP_STARTUP_CHECK") == "1":
             return
         try:
-            check_startup(config)
+            check_startup(config, rollout_engine=True)
         except ConfigError as exc:
             print(exc, file=sys.stderr, flush=True)
             raise SystemExit(1) from None

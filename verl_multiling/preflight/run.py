@@ -28,8 +28,10 @@ from typing import TextIO
 import numpy as np
 import torch
 
+from verl_multiling.contract import check_contract
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
+from verl_multiling.preflight.engines import check_rollout_engine
 from verl_multiling.preflight.report import (
     PART_COLUMNS,
     data_summary_table,
@@ -112,9 +114,11 @@ class Preflight:
         self.settings, found = checks.check_multiling(cfg)
         self.add(found)
         self.add(checks.check_trainer_and_estimator(cfg))
+        self.add(check_contract(cfg))
         self.add(checks.check_reward_manager(cfg))
         self.add(checks.check_verl_validation(cfg))
         self.add(checks.check_engines(cfg))
+        self.add(check_rollout_engine(cfg, at_startup=False))
         self.stage(3, "checking data files and scorers")
         n_train = self.check_data()
         self.total_steps = checks.total_steps(cfg, n_train)

@@ -30,7 +30,7 @@ here) with headroom h, the ``reward.num_workers`` override (cluster-wide: worker
 COMET and the semantic encoder the per-node service's CPU count or GPU share (verl_multiling/sizing.py).
 
     python scripts/bench_scaling.py                  # 590 s on the 2-core machine at load 8-15 (docs/scaling.md)
-    python scripts/bench_scaling.py --quick          # about 3 min, smaller batches and a base-size COMET
+    python scripts/bench_scaling.py --quick          # 64 s at load 1.4, 189 s at load 3-8; small batches, base COMET
     python scripts/bench_scaling.py --json scaling.json --nodes 4 --gen-seconds 30,60,120
 """
 

@@ -422,7 +422,7 @@ def print_report(args, measured: dict, plan: dict, B, meta: dict) -> None:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="2-3 min: smaller batches, one round, base-size COMET")
+    p.add_argument("--quick", action="store_true", help="1-3 min (load): smaller batches, one round, base-size COMET")
     p.add_argument("--json", help="write every measured and derived figure to this JSON file")
     p.add_argument("--prompts", type=int, default=512, help="prompts per step (AdaMame's published 512)")
     p.add_argument("--n", type=int, default=8, help="rollouts per prompt (AdaMame's published 8)")

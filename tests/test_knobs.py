@@ -209,3 +209,26 @@ def test_main_ppo_names_every_bad_field_before_ray_starts(tmp_path, recipe):
     missed = [field for field in wanted if f"  - {field}:" not in proc.stderr]
     assert not missed, (missed, proc.stderr[-3000:])
     assert time.perf_counter() - t0 < 180
+
+
+def test_every_knob_the_docs_and_messages_name_exists():
+    """A knob path written in the docs, the README, the launchers, the recipe YAMLs or an error message of the
+    package is declared (a renamed knob cannot leave stale advice behind)."""
+    import re
+
+    declared = set(knobs.ROOTS) | {path for root, spec in knobs.ROOTS.items() for path, _ in spec.walk(root)}
+    pattern = re.compile(r"(?<![\w/{])((?:multiling|algorithm\.adamame|algorithm\.tapo)(?:\.[a-z_]+)+)")
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "recipes").rglob("*.sh"),
+             *(ROOT / "recipes").rglob("*.yaml"), *(ROOT / "recipes").rglob("*.md"),
+             *(ROOT / "verl_multiling").rglob("*.py"), *(ROOT / "scripts").glob("*.py")]
+    stale, seen = {}, 0
+    for path in files:
+        if path.name == "schema.py":  # its doctests misspell knobs on purpose
+            continue
+        for match in pattern.finditer(path.read_text(encoding="utf-8")):
+            seen += 1
+            name = match.group(1).rstrip(".")
+            if name not in declared:
+                stale.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    assert seen >= 100
+    assert not stale, stale

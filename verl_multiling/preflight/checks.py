@@ -12,6 +12,8 @@ from omegaconf import DictConfig, ListConfig
 
 from verl_multiling.bridge.per_sample import BRIDGE_TRAINER_MODES, accepted_kwargs
 from verl_multiling.config import MultilingConfig
+from verl_multiling.knobs import RECIPES  # noqa: F401  (re-exported: preflight and tests read it here)
+from verl_multiling.schema import split_message
 
 ADAMAME_ESTIMATORS = ("adamame_align", "adamame")
 # verl's placeholder train file: present when the user gave no data
@@ -77,8 +79,10 @@ def check_trainer_and_estimator(cfg: DictConfig) -> list[Finding]:
         try:
             reader.from_algorithm(cfg.algorithm)
             out.append(Finding("ok", f"algorithm.{node}", "valid"))
-        except (ValueError, TypeError) as exc:
-            out.append(Finding("error", f"algorithm.{node}", str(exc)))
+        except (ValueError, TypeError) as exc:  # the schema's errors: check_multiling lists them (deduplicated)
+            for message in getattr(exc, "errors", None) or [str(exc)]:
+                field, text = split_message(message)
+                out.append(Finding("error", field or f"algorithm.{node}", text))
     n = cfg.actor_rollout_ref.rollout.n
     if name != "gae" and n < 2:
         out.append(Finding("error", "actor_rollout_ref.rollout.n",
@@ -143,38 +147,42 @@ def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> lis
                                  "multiling.faults.timeout_s) bounds each call")]
 
 
-RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
-
-
 def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:
-    """The shared ``multiling`` node and the recipe's own node (tapo / pb_rlsvr / reflection)."""
-    try:
-        settings = MultilingConfig.from_config(cfg)
-    except ValueError as exc:
-        return None, [Finding("error", "multiling", str(exc))]
-    out: list[Finding] = []
-    if settings.recipe is not None and settings.recipe not in RECIPES:
-        out.append(Finding("error", "multiling.recipe", f"{settings.recipe!r} is not a recipe: choose one of "
-                                                        f"{', '.join(RECIPES)} (or leave it null)"))
-    bad = [x for x in settings.languages if not ISO_639_1.match(x)]
-    if bad:
-        out.append(Finding("error", "multiling.languages", f"{bad}: use two-letter ISO 639-1 codes"))
-    startup = (cfg.get("multiling") or {}).get("startup_check", True)
-    if not isinstance(startup, bool):
-        out.append(Finding("error", "multiling.startup_check", f"{startup!r}: must be true or false"))
-    rollouts = (cfg.get("multiling") or {}).get("preflight_rollouts")
-    if rollouts is not None and not isinstance(rollouts, str):
-        out.append(Finding("error", "multiling.preflight_rollouts",
-                           f"{rollouts!r}: a file name in verl_multiling/data or a path to a JSONL file"))
+    """Every knob of the plugin (``multiling.*``, ``algorithm.adamame``, ``algorithm.tapo``: the schema of
+    :mod:`verl_multiling.knobs`), then each recipe node's cross-field rules; one finding per error.
+
+    The settings returned are built from the valid knobs (defaults where a knob is bad), so the data checks
+    still run and report their own errors beside these.
+    """
+    from verl_multiling.knobs import MULTILING, select, validate_config
+    from verl_multiling.schema import read
+
+    out = [Finding("error", field, message) for field, message in validate_config(cfg)]
+    values, _ = read(select(cfg, "multiling") or {}, MULTILING, "multiling")
+    settings = MultilingConfig.from_values(values)
     for node, reader in _recipe_nodes(cfg):
         try:
             reader(cfg)
         except (ValueError, TypeError) as exc:
-            out.append(Finding("error", f"multiling.{node}", str(exc)))
+            for message in getattr(exc, "errors", None) or [str(exc)]:
+                field, text = split_message(message)
+                out.append(Finding("error", field or f"multiling.{node}", text))
+    out = dedupe(out)
     if not any(f.level == "error" for f in out):
         out.append(Finding("ok", "multiling", f"languages={list(settings.languages)}, "
                                               f"language_id={settings.language_id.backend}"))
     return settings, out
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """Findings in order, each (field, message) once (a knob's error can come from the schema and its reader)."""
+    seen, out = set(), []
+    for finding in findings:
+        key = (finding.level, finding.field, finding.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
 
 
 def _recipe_nodes(cfg: DictConfig) -> list[tuple[str, Any]]:

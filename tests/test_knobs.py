@@ -211,6 +211,9 @@ def test_main_ppo_names_every_bad_field_before_ray_starts(tmp_path, recipe):
     assert time.perf_counter() - t0 < 180
 
 
+MISSPELT_ON_PURPOSE = {"algorithm.adamame.bonuss", "multiling.math.timeout"}  # the docs' examples of an error
+
+
 def test_every_knob_the_docs_and_messages_name_exists():
     """A knob path written in the docs, the README, the launchers, the recipe YAMLs or an error message of the
     package is declared (a renamed knob cannot leave stale advice behind)."""
@@ -228,7 +231,8 @@ def test_every_knob_the_docs_and_messages_name_exists():
         for match in pattern.finditer(path.read_text(encoding="utf-8")):
             seen += 1
             name = match.group(1).rstrip(".")
-            if name not in declared:
+            if name not in declared and name not in MISSPELT_ON_PURPOSE:
                 stale.setdefault(name, set()).add(str(path.relative_to(ROOT)))
     assert seen >= 100
     assert not stale, stale
+    assert not MISSPELT_ON_PURPOSE & declared

@@ -184,7 +184,7 @@ PB_RLSVR = Node("PB-RLSVR's reward (multiling.recipe=pb_rlsvr)", {
     "answer_mode": Knob("str", "verify", "verify: math-verify boxed(y) vs boxed(y_en) | embedding | both",
                         choices=ANSWER_MODES),
     "gold": Knob("str", "none", "none: label-free (the paper's) | gate: r * acc | sum: r + gold_weight * acc",
-                 choices=GOLD_MODES, source="paper"),
+                 choices=GOLD_MODES),
     "gold_weight": _weight(1.0, "gold=sum only"),
     "floor": Knob("float", "auto", "rescale s -> clip((s - floor)/(ceil - floor), 0, 1); auto: the scorer's "
                                    "(0.7 for E5, else 0)", low=-1.0, high=1.0, choices=("auto",)),
@@ -243,7 +243,7 @@ ADAMAME = Node("The adamame_align / adamame estimators: s_i = r_i a_i (1 + B g(t
     "stages": Knob("pairs", ((0.0, 0.0), (0.5, 1.0)), "staged schedule only: [fraction of T, g] pairs",
                    pair_ranges=((0.0, 1.0), (0.0, 1.0))),
     "norm_by_std": Knob("bool", None, "false: Dr.GRPO advantage s_i - mean_g s; null: "
-                                      "algorithm.norm_adv_by_std_in_grpo", nullable=True, source="released"),
+                                      "algorithm.norm_adv_by_std_in_grpo", nullable=True),
     "epsilon": Knob("float", 1e-6, "added to the group std", low=0.0, low_open=True, high=1.0),
     "total_steps": Knob("int", None, "T; null: the trainer's total_training_steps (passed by the bridge)", low=1,
                         high=1e9, nullable=True, source="plugin"),
@@ -344,6 +344,13 @@ def markdown() -> str:
         "Origin of each default: **paper** (the method's paper), **released** (the authors' released scripts), "
         "**ours** (nobody fixed it: our documented choice), **plugin** (plumbing, no effect on the method). "
         "Upper bounds far above any sensible value only refuse absurd input such as `1e308`.",
+        "",
+        "Why a schema checked by the recipes' Hydra callback rather than Hydra structured configs: the recipes "
+        "are merged into verl's own `ppo_trainer` config with `+recipe=`, and a structured node would stop at "
+        "the first bad key with a type error only (no range, no finiteness, no closest-key hint, no data or "
+        "estimator checks beside it). The callback runs at the same moment, after composition and before "
+        "`main_ppo`'s task function, and reports every error at once; the module readers use the same "
+        "declarations at run time.",
         "",
     ]
     for root, spec in ROOTS.items():

@@ -17,7 +17,7 @@ from verl_multiling.faults import (
     check_error_rate,
     fault_metrics,
 )
-from verl_multiling.scorers.translation import ChrFScorer, TranslationConfig
+from verl_multiling.scorers.translation import ChrFScorer, TranslationConfig, TranslationScorer
 
 HYPS = ["Janet's ducks lay 16 eggs a day.", "Tom bought 5 boxes of pencils."]
 REFS = ["Janet's ducks lay 16 eggs per day.", "Tom buys 5 boxes of pencils."]
@@ -275,3 +275,39 @@ def test_bridge_logs_fault_rates_and_stops_above_max_error_rate(transfer_queue, 
     assert metrics["multiling/faults/reward_error_count"] == 1.0
     with pytest.raises(RuntimeError, match="3 of 4 rollouts .* at step 3.*multiling.faults.max_error_rate=0.5"):
         trainer._compute_advantage(put(["f1_0_0", "f1_1_0", "f1_2_0", "f1_3_0"], [1.0, 1.0, 1.0, 0.0]), {})
+
+
+# ---- a translation scorer that returns NaN: a failure under the policy, never a silent 0 -------------------
+
+
+class _NanThenReal(TranslationScorer):
+    """A COMET stand-in whose first ``bad_calls`` calls return NaN/inf (a real failure mode of fp16 scorers),
+    then real chrF scores."""
+
+    name, needs_reference = "comet", True
+
+    def __init__(self, bad_calls: int):
+        self.calls, self.bad_calls = 0, bad_calls
+
+    def score(self, hypotheses, references=None, sources=None):
+        self.calls += 1
+        if self.calls <= self.bad_calls:
+            return [float("nan")] + [float("inf")] * (len(hypotheses) - 1)
+        return chrf(hypotheses, references)
+
+
+@pytest.mark.parametrize("bad_calls, expected_reason", [(1, "ok"), (5, "scorer_fallback")])
+def test_a_nan_translation_score_is_retried_then_falls_back_to_chrf(bad_calls, expected_reason):
+    from verl_multiling.rewards.tapo import TapoConfig, parse_response, translation_score
+    from verl_multiling.scorers.scoring_service import GuardedTranslationScorer
+
+    cfg = TapoConfig.from_config({"multiling": {"tapo": {"translation": {"metric": "chrf"}}}})
+    scorer = GuardedTranslationScorer(cfg.translation, FaultPolicy(retries=2, backoff_s=0.0))
+    scorer._inner = inner = _NanThenReal(bad_calls)
+    parsed = parse_response("<translation>How many apples are left?</translation> 3 - 1 = 2. \\boxed{2}")
+    value, reason, retries = translation_score(parsed, "How many apples remain?", "Combien de pommes restent ?",
+                                                cfg, scorer)
+    assert reason == expected_reason and value == pytest.approx(chrf([parsed.translation],
+                                                                      ["How many apples remain?"])[0])
+    assert retries == min(bad_calls, 2) and inner.calls == min(bad_calls, 2) + 1
+    assert 0.0 < value <= 1.0

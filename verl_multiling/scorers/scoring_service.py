@@ -25,6 +25,7 @@ one segment per call would waste the accelerator, so:
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -192,8 +193,8 @@ class GuardedTranslationScorer(TranslationScorer):
     """A model-based translation scorer under the fault policy (:mod:`verl_multiling.faults`).
 
     The scorer itself (the node's actor, or a local batcher) is acquired inside the guarded call, so a
-    model that fails to load, an actor that cannot be placed, one that raises, hangs or dies all take
-    the same path: timeout, retries, then chrF on the same segments (``on_failure=fallback``, needs
+    model that fails to load, an actor that cannot be placed, one that raises, hangs, dies or returns a NaN
+    or ±inf score all take the same path: timeout, retries, then chrF on the same segments (``on_failure=fallback``, needs
     references), or ``ScorerUnavailable`` (``zero``: the caller scores 0), or ``ScorerFailure`` (``stop``).
     Building this object loads nothing.
     """
@@ -216,7 +217,12 @@ class GuardedTranslationScorer(TranslationScorer):
         scores = self.inner().score(hypotheses, references, sources)
         if len(scores) != len(hypotheses):
             raise RuntimeError(f"{self.name}: {len(scores)} scores for {len(hypotheses)} segments")
-        return [float(x) for x in scores]
+        values = [float(x) for x in scores]
+        bad = [i for i, x in enumerate(values) if not math.isfinite(x)]
+        if bad:  # a NaN/inf is a failed call, not a score: retried, then chrF (counted), zero or stop
+            raise FloatingPointError(f"{self.name} returned {len(bad)} non-finite score(s) of {len(values)} "
+                                     f"(segments {bad[:5]}{'...' if len(bad) > 5 else ''})")
+        return values
 
     def _fallback(self, hypotheses, references, sources) -> list[float]:
         if references is None:

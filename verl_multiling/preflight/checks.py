@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +11,12 @@ from omegaconf import DictConfig, ListConfig
 from verl_multiling.bridge.per_sample import BRIDGE_TRAINER_MODES, accepted_kwargs
 from verl_multiling.config import MultilingConfig
 from verl_multiling.knobs import RECIPES  # noqa: F401  (re-exported: preflight and tests read it here)
+from verl_multiling.preflight.findings import ISO_639_1, Finding  # noqa: F401  (re-exported)
 from verl_multiling.schema import split_message
 
 ADAMAME_ESTIMATORS = ("adamame_align", "adamame")
 # verl's placeholder train file: present when the user gave no data
 VERL_DEFAULT_TRAIN_FILE = "~/data/rlhf/gsm8k/train.parquet"
-ISO_639_1 = re.compile(r"^[a-z]{2}$")
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: str  # "error" | "warning" | "ok" | "note"
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        mark = {"error": "ERROR", "warning": "WARN ", "ok": "ok   ", "note": "note "}[self.level]
-        return f"[{mark}] {self.field}: {self.message}"
 
 
 def check_registration() -> list[Finding]:
@@ -222,8 +209,7 @@ def uses_default_data(cfg: DictConfig) -> bool:
 
 
 # The data-file checks stream only the needed columns in bounded memory: verl_multiling/preflight/data_check.py.
-# Re-exported here so `checks.check_data_file` etc. keep working (after Finding and ISO_639_1: data_check
-# imports them from this module).
+# Re-exported here so `checks.check_data_file` etc. keep working.
 from verl_multiling.preflight.data_check import (  # noqa: E402
     DataSummary,
     check_data_file,

@@ -45,6 +45,7 @@ from typing import Any, Iterable
 from omegaconf import DictConfig
 
 from verl_multiling.config import MultilingConfig
+from verl_multiling.preflight.findings import ISO_639_1, Finding
 
 BATCH_ROWS = 8192  # most rows per streamed batch
 BATCH_BYTES = 4 << 20  # about this many uncompressed bytes of the selected columns per batch (4 MiB: +55 MB
@@ -521,10 +522,6 @@ def total_steps(cfg: DictConfig, n_train_rows: int | None) -> int | None:
     per_epoch = n_train_rows // int(cfg.data.train_batch_size)
     return per_epoch * int(cfg.trainer.total_epochs) if per_epoch else None
 
-
-# At the bottom, on purpose: checks.py re-exports this module's functions after defining Finding and
-# ISO_639_1, so either module may be imported first without a half-initialised name.
-from verl_multiling.preflight.checks import ISO_639_1, Finding  # noqa: E402
 
 __all__ = [
     "BATCH_BYTES", "BATCH_ROWS", "DataSummary", "RowCounts", "check_data_file", "check_recipe_columns",

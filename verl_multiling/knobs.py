@@ -297,22 +297,30 @@ def select(config: Any, path: str) -> Any:
     return node
 
 
-def validate_config(config: Any) -> list[tuple[str, str]]:
-    """Every error in the plugin's nodes of a composed config: [(field, message)], empty when valid.
+def read_config(config: Any) -> tuple[dict[str, dict[str, Any] | None], list[tuple[str, str]]]:
+    """One read of the plugin's nodes of a composed config: ({root: values, or None where the node is absent},
+    every error as (field, message)).
 
     The ``algorithm.<name>`` nodes are checked whenever present (a ``+algorithm.adamame.*`` override on
     another estimator is still a typo worth reporting); an ``algorithm`` key that is close to one of ours but
-    not verl's is reported as a misspelling.
+    not verl's is reported as a misspelling. A bad knob keeps its default in the values.
     """
+    values: dict[str, dict[str, Any] | None] = {}
     out: list[tuple[str, str]] = []
     for path, spec in ROOTS.items():
         node = select(config, path)
         if node is None:
+            values[path] = None
             continue
-        _, errors = read(node, spec, path)
+        values[path], errors = read(node, spec, path)
         out += [split_message(message) for message in errors]
     out += _misspelt_algorithm_nodes(config)
-    return out
+    return values, out
+
+
+def validate_config(config: Any) -> list[tuple[str, str]]:
+    """Every error in the plugin's nodes of a composed config: [(field, message)], empty when valid."""
+    return read_config(config)[1]
 
 
 def _misspelt_algorithm_nodes(config: Any) -> list[tuple[str, str]]:
@@ -378,7 +386,8 @@ def _yaml(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["ROOTS", "SettingsError", "load_node", "markdown", "select", "spec_at", "validate_config"]
+__all__ = ["ROOTS", "SettingsError", "load_node", "markdown", "read_config", "select", "spec_at",
+           "validate_config"]
 
 
 if __name__ == "__main__":

@@ -264,9 +264,8 @@ def _pairs(value: Any, knob: Knob, path: str) -> tuple[tuple[float, float], ...]
 
 
 def _sequence(value: Any) -> list | None:
-    if isinstance(value, (str, bytes)) or keys_of(value) not in (None, []) or not hasattr(value, "__iter__"):
-        return None
-    if callable(getattr(value, "keys", None)):
+    """The items of a list-like value; None for a string, a mapping or a scalar."""
+    if isinstance(value, (str, bytes)) or keys_of(value) is not None or not hasattr(value, "__iter__"):
         return None
     return list(value)
 

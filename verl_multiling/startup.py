@@ -47,7 +47,7 @@ def startup_findings(cfg: Any) -> list[Finding]:
     findings += _guarded(checks.check_reward_manager, cfg, "reward.reward_manager")
     findings += _guarded(check_contract, cfg, "algorithm.adv_estimator")
     if settings is None:
-        return checks.dedupe(findings)
+        return findings
     for field in ("data.train_files", "data.val_files"):
         summaries, complete = [], True
         for path in checks.data_files(cfg.data.get(field.split(".")[1])):
@@ -61,7 +61,7 @@ def startup_findings(cfg: Any) -> list[Finding]:
             summaries += [summary] if summary is not None else []
         if field == "data.train_files" and complete:  # rows of every train file known: enough for one batch?
             findings += checks.check_train_rows(cfg, summaries)
-    return checks.dedupe(findings)
+    return findings
 
 
 def check_startup(cfg: Any, stream=None, rollout_engine: bool = False) -> list[Finding]:

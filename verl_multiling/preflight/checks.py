@@ -14,7 +14,6 @@ from verl_multiling.knobs import RECIPES  # noqa: F401  (re-exported: preflight 
 from verl_multiling.preflight.findings import ISO_639_1, Finding  # noqa: F401  (re-exported)
 from verl_multiling.schema import split_message
 
-ADAMAME_ESTIMATORS = ("adamame_align", "adamame")
 # verl's placeholder train file: present when the user gave no data
 VERL_DEFAULT_TRAIN_FILE = "~/data/rlhf/gsm8k/train.parquet"
 
@@ -58,18 +57,6 @@ def check_trainer_and_estimator(cfg: DictConfig) -> list[Finding]:
                 f"{name!r} needs {', '.join(wanted)} per sample, which only the bridge trainers pass: set "
                 f"trainer.v1.trainer_mode to one of {', '.join(BRIDGE_TRAINER_MODES)} (multiling_sync for sync)",
             ))
-    if name in ADAMAME_ESTIMATORS or name == "tapo":
-        from verl_multiling.estimators.adamame import AdaMameConfig
-        from verl_multiling.estimators.tapo import TapoAlgoConfig
-
-        node, reader = ("adamame", AdaMameConfig) if name in ADAMAME_ESTIMATORS else ("tapo", TapoAlgoConfig)
-        try:
-            reader.from_algorithm(cfg.algorithm)
-            out.append(Finding("ok", f"algorithm.{node}", "valid"))
-        except (ValueError, TypeError) as exc:  # the schema's errors: check_multiling lists them (deduplicated)
-            for message in getattr(exc, "errors", None) or [str(exc)]:
-                field, text = split_message(message)
-                out.append(Finding("error", field or f"algorithm.{node}", text))
     n = cfg.actor_rollout_ref.rollout.n
     if name != "gae" and n < 2:
         out.append(Finding("error", "actor_rollout_ref.rollout.n",
@@ -136,17 +123,19 @@ def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> lis
 
 def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:
     """Every knob of the plugin (``multiling.*``, ``algorithm.adamame``, ``algorithm.tapo``: the schema of
-    :mod:`verl_multiling.knobs`), then each recipe node's cross-field rules; one finding per error.
+    :mod:`verl_multiling.knobs`, read once), then each recipe node's cross-field rules; one finding per error.
 
     The settings returned are built from the valid knobs (defaults where a knob is bad), so the data checks
     still run and report their own errors beside these.
     """
-    from verl_multiling.knobs import MULTILING, select, validate_config
-    from verl_multiling.schema import read
+    from verl_multiling.knobs import MULTILING, read_config
 
-    out = [Finding("error", field, message) for field, message in validate_config(cfg)]
-    values, _ = read(select(cfg, "multiling") or {}, MULTILING, "multiling")
-    settings = MultilingConfig.from_values(values)
+    values, errors = read_config(cfg)
+    out = [Finding("error", field, message) for field, message in errors]
+    settings = MultilingConfig.from_values(values["multiling"] or MULTILING.defaults())
+    for root in ("algorithm.adamame", "algorithm.tapo"):  # the estimators' nodes: read above, with the rest
+        if values[root] is not None and not any(f.field.startswith(root + ".") for f in out):
+            out.append(Finding("ok", root, "valid"))
     for node, reader in _recipe_nodes(cfg):
         try:
             reader(cfg)

@@ -108,7 +108,7 @@ def recipe_columns(cfg: DictConfig, settings: MultilingConfig) -> tuple[str, ...
     """Dataset columns :func:`check_recipe_columns` reads (they may also sit inside ``extra_info``)."""
     try:
         if settings.recipe == "tapo":
-            return tuple(key for _, key, _ in _tapo_needs(cfg))
+            return tuple(key for _, key, _ in _tapo_needs(cfg)[1])
         if settings.recipe == "pb_rlsvr":
             from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
 
@@ -118,8 +118,8 @@ def recipe_columns(cfg: DictConfig, settings: MultilingConfig) -> tuple[str, ...
     return ()
 
 
-def _tapo_needs(cfg: DictConfig) -> list[tuple[str, str, str]]:
-    """(knob, key, what) of each text TAPO's translation metric reads; raises ValueError on a bad node."""
+def _tapo_needs(cfg: DictConfig) -> tuple[str, list[tuple[str, str, str]]]:
+    """TAPO's translation metric and the (knob, key, what) of each text it reads; ValueError on a bad node."""
     from verl_multiling.rewards.tapo import TapoConfig
 
     tapo = TapoConfig.from_config(cfg)
@@ -129,7 +129,7 @@ def _tapo_needs(cfg: DictConfig) -> list[tuple[str, str, str]]:
                                                            "--recipe tapo writes question_en)"))
     if tapo.translation.needs_source:
         needed.append(("source_key", tapo.source_key, "the question as asked"))
-    return needed
+    return tapo.translation.metric, needed
 
 
 def _selection(schema, prompt_key: str, gold_key: str, keys: Iterable[str]) -> list[str]:
@@ -418,12 +418,9 @@ def _recipe_findings(counts: RowCounts, cfg: DictConfig, settings: MultilingConf
     """PB-RLSVR: the pivot reference y_en in every row; TAPO: the texts its translation metric reads."""
     if settings.recipe == "tapo":
         try:
-            needs = _tapo_needs(cfg)
+            metric, needs = _tapo_needs(cfg)
         except ValueError:
             return []  # reported by check_multiling
-        from verl_multiling.rewards.tapo import TapoConfig
-
-        metric = TapoConfig.from_config(cfg).translation.metric
         out = []
         for knob, key, what in needs:
             missing = counts.texts[key].missing if key in counts.texts else counts.rows

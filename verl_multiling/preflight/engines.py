@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from verl_multiling.confnode import node_get as _get
-from verl_multiling.preflight.checks import Finding
+from verl_multiling.preflight.findings import Finding
 
 FIELD = "actor_rollout_ref.rollout.name"
 #: engine name -> (module it imports, install line for the GPU nodes; docs/install.md)

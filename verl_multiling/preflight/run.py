@@ -87,8 +87,6 @@ class Preflight:
 
     def add(self, findings: list[Finding]) -> None:
         for f in findings:
-            if f.level == "error" and f in self.findings:  # one knob's error, from the schema and its reader
-                continue
             self.findings.append(f)
             self.say(f"  {f}")
 

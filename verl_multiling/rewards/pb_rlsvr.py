@@ -47,7 +47,7 @@ from verl_multiling.config import MultilingConfig
 from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
 from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
-from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer
+from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, semantic_config_errors
 from verl_multiling.confnode import node_get as _get
 from verl_multiling.knobs import ANSWER_MODES, GOLD_MODES, PB_RLSVR
 from verl_multiling.schema import SettingsError, plain, read
@@ -97,10 +97,9 @@ class PbRlsvrConfig:
         floor = None if v["floor"] == "auto" else v["floor"]
         if floor is not None and not floor < v["ceil"]:
             errors.append(f"{path}.floor={floor!r} must be below {path}.ceil={v['ceil']!r}")
-        try:
-            semantic = SemanticConfig.from_node(_get(node, "semantic", None), f"{path}.semantic")
-        except ValueError as exc:  # field errors are in ``errors`` already; keep the cross-field ones
-            errors += [e for e in getattr(exc, "errors", [str(exc)]) if e not in errors]
+        semantic = SemanticConfig.from_values(v["semantic"])
+        if not any(e.startswith(f"{path}.semantic.") for e in errors):  # the rules, once each knob is valid
+            errors += semantic_config_errors(semantic, f"{path}.semantic")
         if errors:
             raise SettingsError(errors)
         return cls(pivot_key=v["pivot_key"], alpha=v["alpha"], answer_mode=v["answer_mode"], gold=v["gold"],

@@ -102,10 +102,8 @@ class TapoConfig:
         if open_tag == close_tag or open_tag in close_tag or close_tag in open_tag:
             errors.append(f"multiling.tapo.tags: open {open_tag!r} and close {close_tag!r} must not contain "
                           "each other")
-        try:
-            translation = TranslationConfig.from_node(_get(node, "translation", None))
-        except SettingsError as exc:  # its field errors are already in ``errors``; keep the cross-field ones
-            errors += [e for e in exc.errors if e not in errors]
+        translation, rule_errors = TranslationConfig.from_values(v["translation"], "multiling.tapo.translation")
+        errors += rule_errors
         if errors:
             raise SettingsError(errors)
         return cls(tags=Tags(open_tag, close_tag), require_leading=v["require_leading"],

@@ -103,12 +103,17 @@ class SemanticConfig:
         from verl_multiling.schema import SettingsError, read
 
         values, errors = read(node or {}, SEMANTIC, path)
-        cfg = cls(**{**values, "service": SemanticServiceSettings(**values["service"])})
-        if not errors:
+        cfg = cls.from_values(values)
+        if not errors:  # the rules between knobs, once each knob is valid
             errors = semantic_config_errors(cfg, path)
         if errors:
             raise SettingsError(errors)
         return cfg
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> SemanticConfig:
+        """From values the schema read (``knobs.SEMANTIC``); :func:`semantic_config_errors` checks the rules."""
+        return cls(**{**values, "service": SemanticServiceSettings(**values["service"])})
 
 
 def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsvr.semantic") -> None:

@@ -107,8 +107,19 @@ class TranslationConfig:
         from verl_multiling.knobs import TRANSLATION
         from verl_multiling.schema import SettingsError, read
 
-        v, errors = read(node or {}, TRANSLATION, path)
+        values, errors = read(node or {}, TRANSLATION, path)
+        cfg, rule_errors = cls.from_values(values, path)
+        if errors or rule_errors:
+            raise SettingsError(errors + rule_errors)
+        return cfg
+
+    @classmethod
+    def from_values(cls, v: dict[str, Any], path: str = "multiling.tapo.translation"
+                    ) -> tuple[TranslationConfig, list[str]]:
+        """From values the schema read (``knobs.TRANSLATION``): the config, and the errors of the rules that tie
+        knobs together (a model metric needs a checkpoint; a device name we accept)."""
         comet, service = v["comet"], v["service"]
+        errors = []
         if v["metric"] != "chrf" and not comet["checkpoint"]:
             errors.append(f"{path}.comet.checkpoint is required for metric={v['metric']!r}: a directory with "
                           "hparams.yaml and checkpoints/model.ckpt (see docs/methods.md, TAPO)")
@@ -116,13 +127,9 @@ class TranslationConfig:
             check_device(comet["device"], f"{path}.comet.device")
         except ValueError as exc:
             errors.append(str(exc))
-        if errors:
-            raise SettingsError(errors)
-        return cls(
-            metric=v["metric"], char_order=v["char_order"], word_order=v["word_order"], beta=v["beta"],
-            comet=CometSettings(**comet),
-            service=ServiceSettings(**service),
-        )
+        cfg = cls(metric=v["metric"], char_order=v["char_order"], word_order=v["word_order"], beta=v["beta"],
+                  comet=CometSettings(**comet), service=ServiceSettings(**service))
+        return cfg, errors
 
 
 def build_scorer(cfg: TranslationConfig) -> TranslationScorer:

@@ -34,6 +34,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from verl_multiling.faults import FaultPolicy, Outcome, ScorerGuard, ScorerUnavailable
+from verl_multiling.process_cache import once_per_key
 from verl_multiling.scorers.translation import ChrFScorer, TranslationConfig, TranslationScorer, get_local_scorer
 
 logger = logging.getLogger(__name__)
@@ -273,10 +274,6 @@ def get_or_create_actor(cfg: TranslationConfig, node_id: str | None = None):
     return handle
 
 
-_LOCAL: dict[TranslationConfig, BatchingScorer] = {}
-_LOCAL_LOCK = threading.Lock()
-
-
 def use_actor(cfg: TranslationConfig) -> bool:
     """Whether ``cfg`` selects the per-node Ray actor in this process."""
     mode = cfg.service.mode
@@ -306,9 +303,10 @@ def get_translation_scorer(cfg: TranslationConfig) -> TranslationScorer:
         return RemoteScorer(get_or_create_actor(cfg), cfg)
     if cfg.metric == "chrf":  # microseconds per segment, thread-safe: waiting for company would only add latency
         return get_local_scorer(cfg)
-    with _LOCAL_LOCK:
-        scorer = _LOCAL.get(cfg)
-        if scorer is None:
-            scorer = _LOCAL[cfg] = BatchingScorer(get_local_scorer(cfg), cfg.service.max_batch,
-                                                  cfg.service.max_wait_ms)
-        return scorer
+    return _local_batcher(cfg)
+
+
+@once_per_key
+def _local_batcher(cfg: TranslationConfig) -> BatchingScorer:
+    """The process-wide batcher around the local model scorer (Ray not initialised, tests)."""
+    return BatchingScorer(get_local_scorer(cfg), cfg.service.max_batch, cfg.service.max_wait_ms)

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from verl_multiling.process_cache import once_per_key
 from verl_multiling.scorers.scoring_service import NAMESPACE, BatchingScorer
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, build_scorer
 from verl_multiling.scorers.translation_base import TranslationScorer
@@ -254,17 +255,10 @@ def use_actor(cfg: SemanticConfig) -> bool:
     return ray.is_initialized()
 
 
-_CLIENTS: dict[SemanticConfig, RemoteSemanticScorer] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
+@once_per_key
 def node_scorer(cfg: SemanticConfig) -> RemoteSemanticScorer:
     """The process-wide client of this node's actor for ``cfg`` (connects lazily, on its first call)."""
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(cfg)
-        if client is None:
-            client = _CLIENTS[cfg] = RemoteSemanticScorer(cfg)
-        return client
+    return RemoteSemanticScorer(cfg)
 
 
 def semantic_scorer(cfg: SemanticConfig) -> SemanticScorer:

@@ -27,6 +27,7 @@ from typing import Any
 from verl_multiling.confnode import check_device
 from verl_multiling.knobs import SERVICE_MODES as KNOB_SERVICE_MODES
 from verl_multiling.knobs import TRANSLATION_METRICS
+from verl_multiling.process_cache import once_per_key
 from verl_multiling.scorers.translation_base import TranslationScorer
 
 __all__ = ["METRICS", "ChrFScorer", "CometSettings", "TranslationConfig", "TranslationScorer", "build_scorer",
@@ -148,14 +149,7 @@ def build_scorer(cfg: TranslationConfig) -> TranslationScorer:
     return scorer
 
 
-_SCORERS: dict[TranslationConfig, TranslationScorer] = {}
-_SCORERS_LOCK = threading.Lock()
-
-
+@once_per_key
 def get_local_scorer(cfg: TranslationConfig) -> TranslationScorer:
     """The process-wide scorer for ``cfg`` (built once per process, shared by threads)."""
-    with _SCORERS_LOCK:
-        scorer = _SCORERS.get(cfg)
-        if scorer is None:
-            scorer = _SCORERS[cfg] = build_scorer(cfg)
-        return scorer
+    return build_scorer(cfg)

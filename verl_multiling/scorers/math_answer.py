@@ -57,10 +57,7 @@ stuck in C is bounded only in the pool, where the worker is killed.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import multiprocessing
-import multiprocessing.connection
 import os
 import re
 import signal
@@ -71,6 +68,7 @@ from typing import Any, Callable
 
 from verl_multiling.scorers.answer_complexity import too_complex
 from verl_multiling.scorers.numerals import numbers_match, to_ascii_digits
+from verl_multiling.worker_pool import WorkerPool
 
 __all__ = [
     "AnswerCheck",
@@ -126,9 +124,7 @@ _SPARES_ENV = "VERL_MULTILING_MATH_SPARES"
 _DEFAULT_SPARES = 1  # warm spare processes that replace a killed worker at once
 _WORKER_SHARE = 0.8  # a worker stops itself at this share of timeout_s
 _KILL_GRACE_S = 1.0  # a worker is killed no sooner than this after its own alarm (a C call may still return)
-_POOL_START_TIMEOUT_S = 120.0  # spawning and importing math-verify in fresh workers
 _POOL_ATTEMPTS = 3  # a call whose worker died under it is retried this often
-_START_RETRY_S = 30.0  # after workers failed to start, calls fail at once for this long
 _SLOW_CALLS_ENV = "VERL_MULTILING_MATH_SLOW_CALLS"
 _SLOW_CALLS = 2  # timed-out calls within the window that make a flood: the limit drops (ours)
 _SLOW_WINDOW_ENV = "VERL_MULTILING_MATH_SLOW_WINDOW_S"
@@ -412,259 +408,6 @@ def _spare_count() -> int:
     return int(_env_number(_SPARES_ENV, _DEFAULT_SPARES, 0, int))
 
 
-def _serve(conn: Any) -> None:
-    """A worker process: warm up, say so, then answer ``(fn, args)`` requests until ``None`` or EOF."""
-    _warm_up_worker()
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
-        fn, args = request
-        try:
-            reply = ("ok", fn(*args))
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            reply = ("error", error)
-        try:
-            conn.send(reply)
-        except Exception as error:  # noqa: BLE001 - an unpicklable result or exception
-            conn.send(("error", RuntimeError(f"unpicklable reply: {error!r}")))
-
-
-class _WorkerDied(RuntimeError):
-    """A worker process exited (crashed, or was killed) while it held a call."""
-
-
-class _Worker:
-    """One ``spawn`` process with a pipe; :meth:`run` sends a call and waits at most its limit."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        try:
-            self.process = context.Process(target=_serve, args=(child,), daemon=True,
-                                           name="verl-multiling-math-verify")
-            self.process.start()
-        except BaseException:
-            self.conn.close()
-            raise
-        finally:
-            child.close()
-
-    def wait_ready(self, timeout_s: float) -> "_Worker":
-        """Block until the worker has imported math-verify (or raise and kill it)."""
-        try:
-            ready = self._wait(timeout_s)
-            kind = self.conn.recv()[0] if ready else None
-        except (EOFError, OSError) as error:
-            self.kill()
-            raise _WorkerDied(f"a math-verify worker exited while starting (exit code "
-                              f"{self.process.exitcode})") from error
-        except BaseException:
-            self.kill()
-            raise
-        if kind != "ready":
-            self.kill()
-            raise TimeoutError(f"a math-verify worker did not start within {timeout_s:g}s" if kind is None
-                               else f"a math-verify worker sent {kind!r} instead of 'ready'")
-        return self
-
-    def _wait(self, timeout_s: float) -> bool:
-        ready = multiprocessing.connection.wait([self.conn, self.process.sentinel], timeout=timeout_s)
-        return bool(ready)
-
-    def run(self, fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
-        try:
-            self.conn.send((fn, args))
-            answered = self._wait(timeout_s)
-            if answered:
-                kind, value = self.conn.recv()
-        except (EOFError, OSError) as error:  # a closed pipe: the process is gone
-            raise _WorkerDied(f"math-verify worker {self.process.pid} exited (exit code "
-                              f"{self.process.exitcode})") from error
-        if not answered:  # (TimeoutError is an OSError: raised outside the except above)
-            raise TimeoutError(f"math-verify worker {self.process.pid} did not answer within {timeout_s:g}s")
-        if kind == "error":
-            raise value
-        return value
-
-    def kill(self) -> None:
-        """Kill the process now (never waits on it) and close the pipe."""
-        try:
-            if self.process.is_alive():
-                self.process.kill()
-        except (OSError, ValueError, AttributeError):
-            pass
-        try:
-            self.conn.close()
-        except OSError:
-            pass
-
-
-class _WorkerPool:
-    """Lazily started ``spawn`` worker processes, each killed on its own when stuck, with a warm spare.
-
-    At most ``size`` calls are in flight (one per worker), so a call's time limit counts its own work,
-    not a queue. A worker that overruns a call's limit (stuck in C code its own alarm cannot interrupt)
-    is killed alone -- the other workers' calls go on -- and the warm spare (``_SPARES_ENV``, default 1,
-    started in the background) takes its place at once; a new spare then starts in the background, so a
-    kill costs the next call nothing instead of a pool restart (4-9 s). A worker that dies under a call
-    is replaced the same way and the call retried (at most ``_POOL_ATTEMPTS`` attempts). When workers
-    cannot start at all (a low ``ulimit -n``, no memory), every call within ``_START_RETRY_S`` of the
-    failure fails at once with it (scored ``verifier_error``, counted as ``verify_failed``) instead of
-    trying to spawn again. Forked children start with a fresh, empty pool.
-    """
-
-    def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self._lock = threading.Condition()
-        self._slots: threading.BoundedSemaphore | None = None
-        self._idle: list[_Worker] = []
-        self._owned = 0  # live workers that are not spares (idle or busy)
-        self._cold = True  # no worker started yet (or the last cold start failed)
-        self._spares: list[_Worker] = []
-        self._spares_starting = 0
-        self._start_error: tuple[float, BaseException] | None = None
-        self.kills = 0  # workers killed for overrunning a call (tests, logs)
-        self.started = 0  # worker processes started, spares included
-
-    def _slot(self) -> threading.BoundedSemaphore:
-        with self._lock:
-            if self._slots is None:
-                self._slots = threading.BoundedSemaphore(_pool_size())
-            return self._slots
-
-    @property
-    def workers(self) -> list[_Worker]:
-        """The idle workers and spares (busy ones are held by their callers)."""
-        with self._lock:
-            return list(self._idle) + list(self._spares)
-
-    def _start_workers(self, n: int) -> list[_Worker]:
-        """``n`` fresh workers, spawned together and awaited (about one start-up time, not n)."""
-        with self._lock:
-            failed = self._start_error
-        if failed is not None and time.monotonic() - failed[0] < _START_RETRY_S:
-            raise RuntimeError(f"math-verify workers could not start {time.monotonic() - failed[0]:.0f}s ago "
-                               f"({failed[1]!r}); the next try comes {_START_RETRY_S:g}s after it")
-        workers: list[_Worker] = []
-        try:
-            for _ in range(n):
-                workers.append(_Worker())
-                self.started += 1
-            for worker in workers:
-                worker.wait_ready(_POOL_START_TIMEOUT_S)
-        except BaseException as error:
-            for worker in workers:
-                worker.kill()
-            if _EXITING:  # the interpreter is exiting and multiprocessing ended the half-started worker
-                raise
-            with self._lock:
-                self._start_error = (time.monotonic(), error)
-            logger.error("math-verify workers cannot start (%r); symbolic answers score 0 with "
-                         "answer_reason=verifier_error (verify_failed=1) until they can; retrying in %gs",
-                         error, _START_RETRY_S)
-            raise
-        with self._lock:
-            self._start_error = None
-        return workers
-
-    def _take(self) -> _Worker:
-        """An idle worker, else the warm spare, else a fresh one (the first call starts them all at once)."""
-        size = _pool_size()
-        with self._lock:
-            while True:
-                if self._idle:
-                    return self._idle.pop()
-                if self._spares:
-                    worker, n_start = self._spares.pop(), 0
-                    self._owned += 1
-                    break
-                if self._cold:
-                    self._cold, n_start = False, size
-                    self._owned += size
-                    break
-                if self._owned < size and not self._spares_starting:  # a worker was killed, no spare coming
-                    n_start = 1
-                    self._owned += 1
-                    break
-                self._lock.wait()  # a start (cold, or the spare's) is under way, or every worker is busy
-        if n_start:
-            try:
-                workers = self._start_workers(n_start)
-            except BaseException:
-                with self._lock:
-                    self._owned -= n_start
-                    self._cold = self._cold or n_start == size
-                    self._lock.notify_all()
-                raise
-            worker = workers[0]
-            with self._lock:
-                self._idle.extend(workers[1:])
-                self._lock.notify_all()
-        self._refill_spares()
-        return worker
-
-    def _give_back(self, worker: _Worker) -> None:
-        with self._lock:
-            self._idle.append(worker)
-            self._lock.notify_all()
-
-    def _refill_spares(self) -> None:
-        """Start spares in the background up to ``_SPARES_ENV`` (never more than one start at a time)."""
-        with self._lock:
-            if self._spares_starting or len(self._spares) >= _spare_count() or self._start_error is not None:
-                return
-            self._spares_starting += 1
-        threading.Thread(target=self._start_spare, name="math-verify-spare", daemon=True).start()
-
-    def _start_spare(self) -> None:
-        try:
-            worker = self._start_workers(1)[0]
-        except BaseException:  # noqa: BLE001 - logged by _start_workers; the next kill tries again
-            worker = None
-        with self._lock:
-            self._spares_starting -= 1
-            if worker is not None:
-                self._spares.append(worker)
-            self._lock.notify_all()
-        if worker is not None:
-            self._refill_spares()
-
-    def _discard(self, worker: _Worker, killed: bool) -> None:
-        worker.kill()
-        with self._lock:
-            self._owned -= 1
-            self.kills += killed
-            self._lock.notify_all()
-        self._refill_spares()
-
-    def call(self, fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
-        """``fn(*args)`` in a worker; ``TimeoutError`` if it takes more than ``timeout_s``."""
-        with self._slot():
-            for _ in range(_POOL_ATTEMPTS):
-                worker = self._take()
-                try:
-                    result = worker.run(fn, args, timeout_s)
-                except TimeoutError:
-                    self._discard(worker, killed=True)
-                    raise
-                except _WorkerDied:  # crashed or killed under us: a fresh worker takes the call again
-                    self._discard(worker, killed=False)
-                    continue
-                except BaseException:
-                    self._give_back(worker)  # fn raised: the worker is fine
-                    raise
-                self._give_back(worker)
-                return result
-            raise _WorkerDied(f"math-verify workers died {_POOL_ATTEMPTS} times in a row")
-
-
 class _SlowBudget:
     """The per-worker-process budget of answers that hit the verifier's limit.
 
@@ -697,17 +440,12 @@ class _SlowBudget:
             self._timeouts = []
 
 
-_POOL = _WorkerPool()
+#: the shared killable pool (:mod:`verl_multiling.worker_pool`): a worker overrunning a call is killed alone
+#: and a warm spare takes its place; a worker that died under a call is replaced and the call retried
+_POOL = WorkerPool("math-verify", warm_up=_warm_up_worker, size=_pool_size, spares=_spare_count,
+                   attempts=_POOL_ATTEMPTS)
 _BUDGET = _SlowBudget()
-_EXITING = False
-
-
-@atexit.register
-def _exiting() -> None:
-    global _EXITING
-    _EXITING = True
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL._reset)
     os.register_at_fork(after_in_child=_BUDGET.reset)

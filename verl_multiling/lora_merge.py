@@ -18,24 +18,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["check_adapter", "main", "merge_lora"]
+__all__ = ["check_adapter", "check_finite", "main", "merge_lora"]
 
 _DTYPES = ("bfloat16", "float16", "float32")
 
 
 def check_adapter(adapter_dir: str | Path) -> dict:
-    """The adapter's PEFT config, checked: rank > 0 and alpha > 0.
+    """The adapter's PEFT config, checked: ``r`` a positive integer, ``lora_alpha`` a positive finite number.
 
     verl's merger writes ``lora_alpha = 0`` when the checkpoint has no ``lora_train_meta.json``; merging
-    that would silently add nothing, so it is an error here.
+    that would silently add nothing, so it is an error here. JSON also admits ``Infinity`` and ``NaN``: a
+    scale alpha / r that is not finite would make every adapted weight non-finite.
 
     Raises:
         FileNotFoundError: no ``adapter_config.json`` / weights in ``adapter_dir``.
-        ValueError: a missing or non-positive ``r`` or ``lora_alpha`` (naming the field and the fix).
+        ValueError: ``adapter_config.json`` not a JSON object, or a missing, non-positive or non-finite
+            ``r`` or ``lora_alpha`` (naming the field, the file and the fix).
     """
     adapter_dir = Path(adapter_dir)
     config_path = adapter_dir / "adapter_config.json"
@@ -44,39 +47,100 @@ def check_adapter(adapter_dir: str | Path) -> dict:
                                 "it to <target_dir>/lora_adapter when the checkpoint has LoRA weights)")
     if not any((adapter_dir / name).is_file() for name in ("adapter_model.safetensors", "adapter_model.bin")):
         raise FileNotFoundError(f"--adapter {adapter_dir}: no adapter_model.safetensors")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{config_path}: not valid JSON ({exc}); write it again from the training run's LoRA "
+                         "settings (PEFT's LoraConfig.save_pretrained, or verl's model merger)") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path}: holds a JSON {type(config).__name__}, not the adapter's config object "
+                         "({\"r\": ..., \"lora_alpha\": ..., ...}); write the object PEFT saves")
+    fixes = {"r": "the LoRA rank the adapter was trained with (e.g. \"r\": 16)",
+             "lora_alpha": "the training run's value (e.g. \"lora_alpha\": 16). verl's merger sets lora_alpha=0 "
+                           "when the checkpoint lacks lora_train_meta.json: write the value there and merge again"}
     for field in ("r", "lora_alpha"):
         value = config.get(field)
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(
-                f"{config_path}: '{field}' is {value!r}; it must be positive. verl's merger sets lora_alpha=0 "
-                "when the checkpoint lacks lora_train_meta.json: write the training run's value there "
-                "(e.g. \"lora_alpha\": 16) and merge again"
-            )
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if field == "r":
+            valid = number and isinstance(value, int) and value > 0
+            want = "a positive integer"
+        else:
+            valid = number and math.isfinite(value) and value > 0
+            want = "a positive finite number"
+        if not valid:
+            raise ValueError(f"{config_path}: '{field}' is {value!r}; it must be {want}. Write {fixes[field]}")
     return config
+
+
+def check_finite(model, dtype: str) -> None:
+    """Every parameter and buffer of the merged model is finite (after the cast to ``dtype``).
+
+    Raises:
+        ValueError: naming the tensors with non-finite values (how many of how many); nothing is written.
+    """
+    import torch
+
+    bad = []
+    for name, tensor in list(model.state_dict().items()):
+        if tensor.is_floating_point():
+            finite = torch.isfinite(tensor)
+            if not bool(finite.all()):
+                bad.append(f"{name} ({int((~finite).sum())}/{finite.numel()} non-finite)")
+    if bad:
+        more = f" and {len(bad) - 5} more tensors" if len(bad) > 5 else ""
+        raise ValueError(f"the merged weights are not finite in {dtype}: {', '.join(bad[:5])}{more}. Nothing was "
+                         "written. Check the base model's weights and the adapter's weights and lora_alpha / r; "
+                         "if the values only overflow in float16, merge with --dtype bfloat16 or float32")
+
+
+def _load_error(flag: str, path: Path, exc: Exception) -> ValueError:
+    cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return ValueError(f"{flag} {path}: could not be loaded ({cause}); pass the directory verl's model merger "
+                      "wrote (--target_dir) and its lora_adapter/")
 
 
 def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path,
                dtype: str | None = None) -> Path:
     """Fold ``adapter_dir`` into the model in ``model_dir`` and save it, tokenizer included, to ``out_dir``.
 
-    Returns ``out_dir``. Raises as :func:`check_adapter`, and ``ValueError`` for an unknown ``dtype``.
+    Returns ``out_dir``. Raises as :func:`check_adapter` and :func:`check_finite`; ``ValueError`` for an
+    unknown ``dtype``, a ``model_dir`` that is not a model directory, or an ``out_dir`` that cannot be
+    written (checked before loading anything).
     """
+    from verl_multiling.evaluation.generate import check_model_reachable
+    from verl_multiling.output_files import check_output_dir
+
+    check_adapter(adapter_dir)
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    try:
+        check_model_reachable(str(model_dir))  # a local directory with config.json, or a cached hub name
+    except ConnectionError as exc:
+        raise ValueError(f"--model {model_dir} is not a directory; give the base model's directory (verl's "
+                         f"model merger's --target_dir). As a hub name: {exc}") from None
+    check_output_dir(out_dir, "--out")
     import torch
     from peft import PeftModel
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    check_adapter(adapter_dir)
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
     if dtype is None:
-        config = AutoConfig.from_pretrained(str(model_dir))
+        try:
+            config = AutoConfig.from_pretrained(str(model_dir))
+        except (OSError, ValueError) as exc:
+            raise _load_error("--model", model_dir, exc) from exc
         configured = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
         dtype = str(configured).removeprefix("torch.") if configured is not None else "bfloat16"
     if dtype not in _DTYPES:
         raise ValueError(f"--dtype must be one of {list(_DTYPES)}, got {dtype!r}")
-    base = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    try:
+        base = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise _load_error("--model", model_dir, exc) from exc
+    try:
+        merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise _load_error("--adapter", Path(adapter_dir), exc) from exc
     merged = merged.to(getattr(torch, dtype))
+    check_finite(merged, dtype)
     out_dir.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(str(out_dir))
     try:
@@ -98,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = merge_lora(args.model, args.adapter, args.out, args.dtype)
-    except (FileNotFoundError, ValueError) as exc:
+    except (ValueError, OSError) as exc:  # OSError: FileNotFoundError, ConnectionError (an offline hub name), a write
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"merged {args.adapter} into {args.model} -> {out}")

@@ -20,7 +20,8 @@ memory, skips them and loses nothing that was written; each batch is appended wi
 again. A line torn by a kill (bytes after the part file's last newline, even a cut inside a multi-byte
 character) is cut in place and that question is generated again; other shards' part files are only read.
 Restarting with different sampling settings or model is refused (the settings are stored in
-WORK/settings.json) unless ``--restart`` wipes the work directory. A corrupt work file (settings.json cut
+WORK/settings.json) unless ``--restart`` deletes the job's files there (settings.json, part files and their
+``.rejected``/temporary files; nothing else, and only in a directory whose settings.json the job wrote). A corrupt work file (settings.json cut
 short, a ``null`` line or a record without its key in a part file) stops the job with the file and line;
 ``--repair`` keeps the finished references: bad part lines go to ``part-....jsonl.rejected`` and an
 unreadable settings.json is moved to ``settings.json.rejected`` and written again from this command's flags
@@ -36,10 +37,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -196,6 +198,73 @@ class SettingsFileError(ValueError):
     """settings.json cannot be read."""
 
 
+class WorkDirError(ValueError):
+    """``--work-dir`` is not a directory this job may write or ``--restart`` may empty."""
+
+
+#: every file name the job writes in its work directory (check_settings, AppendOnlyJsonl and its repair)
+WORK_FILE_NAMES = re.compile(r"settings\.json(\.rejected)?|settings\.tmp"
+                             r"|part-\d{5,}-of-\d{5,}\.jsonl(\.rejected|\.repair-tmp)?")
+_SETTINGS_KEYS = {f.name for f in fields(JobSettings)}
+
+
+def check_work_dir(work_dir: Path) -> None:
+    """Refuse a ``--work-dir`` that exists and is not a directory.
+
+    Raises:
+        WorkDirError: naming the path and the fix.
+    """
+    work_dir = Path(work_dir)
+    if (work_dir.exists() or work_dir.is_symlink()) and not work_dir.is_dir():
+        raise WorkDirError(f"--work-dir {work_dir} is not a directory; give a directory for the job's work files "
+                           "(default: OUTPUT.work)")
+
+
+def is_work_dir(work_dir: Path) -> bool:
+    """Whether ``work_dir`` holds this job's marker: a regular ``settings.json`` that is either this job's
+    settings object (the fields of :class:`JobSettings`) or unreadable (a crash cut it short)."""
+    path = Path(work_dir) / "settings.json"
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return True  # the job's own file, damaged (check_settings names it; --restart may clear it)
+    return isinstance(stored, dict) and set(stored) == _SETTINGS_KEYS
+
+
+def restart_work_dir(work_dir: Path) -> tuple[list[Path], list[Path]]:
+    """``--restart``: delete the files this job wrote in ``work_dir`` (:data:`WORK_FILE_NAMES`, regular files
+    only) and nothing else; returns ``(deleted, kept)``. Sub-directories, links and other files are kept.
+
+    A missing or empty directory is fine (nothing to delete).
+
+    Raises:
+        WorkDirError: ``work_dir`` is not a directory, or is a non-empty directory without this job's
+            ``settings.json`` (:func:`is_work_dir`): not this job's work directory, so nothing is deleted.
+    """
+    work_dir = Path(work_dir)
+    check_work_dir(work_dir)
+    if not work_dir.exists():
+        return [], []
+    entries = sorted(work_dir.iterdir())
+    if entries and not is_work_dir(work_dir):
+        shown = ", ".join(p.name for p in entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        raise WorkDirError(
+            f"--restart --work-dir {work_dir}: not a work directory of this job (no settings.json written by it), "
+            f"so nothing was deleted; it holds {shown}. --restart deletes only the job's own files, in its own "
+            "work directory: pass a new --work-dir (or leave it out: OUTPUT.work), or empty this one yourself")
+    deleted, kept = [], []
+    for entry in entries:
+        ours = WORK_FILE_NAMES.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink()
+        if ours:
+            entry.unlink()
+            deleted.append(entry)
+        else:
+            kept.append(entry)
+    return deleted, kept
+
+
 def check_settings(work_dir: Path, settings: JobSettings, repair: bool = False) -> None:
     """Store the job's settings in the work dir, or refuse to mix references made with other settings.
 
@@ -206,6 +275,11 @@ def check_settings(work_dir: Path, settings: JobSettings, repair: bool = False) 
     """
     path = Path(work_dir) / "settings.json"
     wanted = settings.as_dict()
+    check_work_dir(work_dir)
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise SettingsFileError(f"{path} is {kind}, not the job's settings file, and was left as it is. Move it out "
+                                f"of {work_dir}, or pass another --work-dir")
     if path.exists():
         stored, problem = None, None
         try:
@@ -522,7 +596,9 @@ def build_parser():
     p.add_argument("--shard-index", type=int, default=int(os.environ.get("SHARD_INDEX", 0)))
     p.add_argument("--num-shards", type=int, default=int(os.environ.get("NUM_SHARDS", 1)))
     p.add_argument("--no-merge", action="store_true", help="only generate this shard (a later run merges)")
-    p.add_argument("--restart", action="store_true", help="delete the work directory first (finished references too)")
+    p.add_argument("--restart", action="store_true",
+                   help="delete the job's files in the work directory first (finished references too); other "
+                        "files are kept, and a directory without the job's settings.json is refused")
     p.add_argument("--repair", action="store_true",
                    help="keep finished work past a corrupt work file: move bad part-file lines to PART.rejected, "
                         "rewrite an unreadable settings.json from these flags (docs/resumable-jobs.md)")
@@ -536,28 +612,38 @@ def build_parser():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import shutil
+    from verl_multiling.evaluation.generate import check_model_reachable
+    from verl_multiling.output_files import check_output_file
 
     args = build_parser().parse_args(argv)
     work_dir = Path(args.work_dir or f"{args.output}.work")
-    if args.restart and work_dir.exists():
-        shutil.rmtree(work_dir)
-    settings = JobSettings(model=args.model, backend=args.backend, template=args.template,
-                           question_key=args.question_key,
-                           sampling=SamplingSettings(args.temperature, args.top_p, args.max_new_tokens, args.seed))
-    if args.backend == "vllm":
-        def factory():
+
+    def factory():  # called only when there is something to generate
+        check_model_reachable(args.model)  # an unreachable hub name fails here, with what to pass instead
+        if args.backend == "vllm":
             return VllmGenerator(args.model, args.tensor_parallel_size, args.gpu_memory_utilization,
                                  args.max_model_len)
-    else:
-        def factory():
-            return TransformersGenerator(args.model, args.device, args.dtype)
+        return TransformersGenerator(args.model, args.device, args.dtype)
+
     try:
+        settings = JobSettings(model=args.model, backend=args.backend, template=args.template,
+                               question_key=args.question_key,
+                               sampling=SamplingSettings(args.temperature, args.top_p, args.max_new_tokens,
+                                                         args.seed))
+        if not args.no_merge:
+            check_output_file(args.output, "--output", "train_pivot.parquet")  # before generating: the merge writes it last
+        if args.restart:
+            deleted, kept = restart_work_dir(work_dir)
+            if deleted or kept:
+                print(f"--restart: deleted {len(deleted)} work file(s) from {work_dir}" + (
+                    f"; kept {len(kept)} entries that are not the job's: "
+                    + ", ".join(p.name for p in kept[:5]) + (" ..." if len(kept) > 5 else "") if kept else ""),
+                      file=sys.stderr)
         result = run_job(Path(args.input), Path(args.output), work_dir, settings, factory,
                          batch_size=args.batch_size, shard_index=args.shard_index, num_shards=args.num_shards,
                          gold_check=args.gold_check, lang_key=args.lang_key, merge_output=not args.no_merge,
                          progress=not args.no_progress, repair=args.repair)
-    except (ValueError, FileInUseError) as exc:
+    except (ValueError, FileInUseError, OSError) as exc:  # OSError: a missing input, an offline hub name, a write
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"generated": result.generated, "resumed": result.resumed, "torn_lines_dropped": result.torn,

@@ -23,7 +23,8 @@ Rules (docs/resumable-jobs.md says the same for users):
   (the jobs' ``--repair``, or ``python -m verl_multiling.resumable_jsonl repair FILE``) appends the bad
   lines, byte for byte, to ``FILE.rejected``, writes the good lines to a temporary file, ``fsync``\ s it
   and renames it over ``FILE``: a kill during a repair leaves either the old file or the repaired one.
-  That explicit repair is the only path that writes a new copy of a file.
+  That explicit repair is the only path that writes a new copy of a file. When ``FILE`` is a symbolic
+  link, its target is repaired (temporary file and ``.rejected`` next to the target); the link stays.
 * **One writer per file**: the writer holds an exclusive ``flock``; a second writer gets
   :class:`FileInUseError`. (On a filesystem without ``flock`` the lock is skipped; the writer still
   refuses to append when the file's size is not the one it wrote.)
@@ -382,10 +383,15 @@ class AppendOnlyJsonl:
             self.recovery = "newline added"
 
     def _move_aside(self, result: Scan) -> int:
-        """Bad lines -> FILE.rejected (appended, byte for byte); good lines -> a new FILE (temp file + rename)."""
+        """Bad lines -> FILE.rejected (appended, byte for byte); good lines -> a new FILE (temp file + rename).
+
+        A symbolic link is followed: its target is the file repaired (the temporary file, the rename and
+        ``.rejected`` are next to the target, on its filesystem); the link itself is never replaced.
+        """
         bad = {b.line for b in result.bad}
-        rejected = self.path.with_name(self.path.name + REJECTED_SUFFIX)
-        tmp = self.path.with_name(self.path.name + ".repair-tmp")
+        real = Path(os.path.realpath(self.path))
+        rejected = real.with_name(real.name + REJECTED_SUFFIX)
+        tmp = real.with_name(real.name + ".repair-tmp")
         with open(self.path, "rb", buffering=_READ_BUFFER) as source, open(tmp, "wb") as good, \
                 open(rejected, "ab") as aside:
             for number, raw in enumerate(source, 1):
@@ -397,9 +403,10 @@ class AppendOnlyJsonl:
             for handle in (aside, good):
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
-        print(f"{self.path}: moved {len(bad)} bad line(s) (line {', '.join(map(str, sorted(bad)[:10]))}"
+        os.replace(tmp, real)
+        _fsync_dir(real.parent)
+        link = f" (a link to {real}, which was repaired; the link is kept)" if self.path.is_symlink() else ""
+        print(f"{self.path}{link}: moved {len(bad)} bad line(s) (line {', '.join(map(str, sorted(bad)[:10]))}"
               f"{' ...' if len(bad) > 10 else ''}) to {rejected}; kept {result.records} records", file=sys.stderr)
         return len(bad)
 
@@ -446,7 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     key_of = field_key(fields) if fields else (lambda record: object())  # unkeyed: every record is distinct
     path = Path(args.file)
     if not path.is_file():
-        print(f"error: {path} not found", file=sys.stderr)
+        why = "is a directory, not a JSONL file" if path.is_dir() else (
+            "is a link to a file that does not exist" if path.is_symlink() else "not found")
+        print(f"error: FILE {path} {why}", file=sys.stderr)
         return 2
     if args.command == "check":
         result = scan(path, field_key(fields) if fields else None)
@@ -456,10 +465,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if result.bad else 0
     try:
         with AppendOnlyJsonl(path, key_of, repair=True) as writer:
-            print(json.dumps({"file": str(path), "records": writer.records, "moved_aside": writer.repaired,
-                              "recovery": writer.recovery or "none"}))
+            report = {"file": str(path), "records": writer.records, "moved_aside": writer.repaired,
+                      "recovery": writer.recovery or "none"}
+            if path.is_symlink():
+                report["link_target"] = os.path.realpath(path)  # the file repaired; the link is kept
+            print(json.dumps(report))
     except FileInUseError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a read-only file or directory: nothing was changed
+        print(f"error: FILE {path} could not be repaired ({exc.strerror or exc}); make the file and its directory "
+              "writable, or copy it somewhere writable and repair the copy", file=sys.stderr)
         return 2
     return 0
 

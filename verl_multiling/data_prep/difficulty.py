@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from verl_multiling.output_files import check_output_file
+
 __all__ = [
     "INCOMPLETE",
     "KEPT",
@@ -224,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.per_language is not None and args.per_language < 1:
             raise ValueError(f"--per-language must be >= 1, got {args.per_language}")
         rows, keys = _rows_and_keys(Path(args.data))
+        check_output_file(out, "--out", "train.parquet")  # before sampling: a late failure would lose the whole run
+        if args.report:
+            check_output_file(args.report, "--report", "report.json")
         if args.model is not None:
             from verl_multiling.evaluation.generate import GenerationConfig, generate
 
@@ -239,9 +244,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         counts = correct_counts(read_generations(generations), args.k, args.timeout)
         kept, report = select(rows, keys, counts, args.k, args.min_correct, hi)
-    except (FileNotFoundError, ValueError) as exc:
+    except (ValueError, OSError) as exc:  # OSError: FileNotFoundError, ConnectionError (an offline hub name)
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        return _write(args, out, kept, report, hi)
+    except OSError as exc:  # the path was writable at the start; a full disk, a permission changed since
+        print(f"error: writing the results failed ({exc}); the samples are kept in {generations}: rerun the same "
+              "command with a writable --out/--report to count them again without sampling", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _write(args: argparse.Namespace, out: Path, kept: list[dict[str, Any]], report: dict, hi: int) -> int:
     kept = cap_per_language(kept, args.per_language, args.seed)
     for lang, entry in report.items():
         entry["written"] = sum(row["lang"] == lang for row in kept) if lang != "all" else len(kept)

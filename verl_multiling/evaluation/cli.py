@@ -157,13 +157,13 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     from verl_multiling.evaluation.generate import GenerationConfig, generate
     from verl_multiling.resumable_jsonl import FileInUseError
 
-    config = GenerationConfig(
-        k=args.k, max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-        backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed, run=args.run,
-    )
     try:
+        config = GenerationConfig(
+            k=args.k, max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+            backend=args.backend, batch_size=args.batch_size, limit=args.limit, seed=args.seed, run=args.run,
+        )
         written = generate(args.data, args.model, args.out, config, repair=args.repair)
-    except (FileNotFoundError, ValueError, FileInUseError, ConnectionError) as exc:
+    except (ValueError, FileInUseError, OSError) as exc:  # OSError: FileNotFoundError, ConnectionError, a write
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {written} new samples to {args.out}")

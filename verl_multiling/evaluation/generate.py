@@ -67,7 +67,9 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
     """Questions as dicts ``{id, lang, messages, question, question_en, ground_truth}``.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: a missing field (naming it).
+        FileNotFoundError: no such file. ValueError: a missing field (naming it), or two rows with the same
+            ``(lang, id)`` (an output record is keyed by ``(lang, id, sample_index)``, so each question needs
+            its own id).
     """
     path = Path(path)
     if not path.is_file():
@@ -103,6 +105,15 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
                           "question": question if question is not None else messages[-1]["content"],
                           "question_en": english if isinstance(english, str) else None,
                           "ground_truth": str(gold)})
+    first: dict[tuple[str, str], int] = {}
+    for position, question in enumerate(questions):
+        key = (question["lang"], question["id"])
+        if key in first:
+            repeats = sum(1 for q in questions if (q["lang"], q["id"]) == key)
+            raise ValueError(f"--data {path}: rows {first[key]} and {position} have the same (lang, id) = {key} "
+                             f"({repeats} rows in all); each question needs its own id (field id or "
+                             "extra_info.id), since the output keys samples by (lang, id, sample_index)")
+        first[key] = position
     return questions
 
 
@@ -280,9 +291,12 @@ def generate(data: str | Path, model_path: str, out: str | Path, config: Generat
     """
     from tqdm import tqdm
 
+    from verl_multiling.output_files import check_output_file
+
     out = Path(out)
     run = config.run or out.stem
     questions = load_questions(data)
+    check_output_file(out, "--out")
     hint = (f"Rerun the same command with --repair: it moves the bad lines to {out.name}.rejected, keeps every "
             "good sample and generates only the missing ones (docs/resumable-jobs.md).")
     with AppendOnlyJsonl(out, sample_key, repair=repair, hint=hint) as writer:

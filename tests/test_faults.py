@@ -311,3 +311,37 @@ def test_a_nan_translation_score_is_retried_then_falls_back_to_chrf(bad_calls, e
                                                                       ["How many apples remain?"])[0])
     assert retries == min(bad_calls, 2) and inner.calls == min(bad_calls, 2) + 1
     assert 0.0 < value <= 1.0
+
+
+class _Infinite(TranslationScorer):
+    """A scorer that always returns +inf (an fp16 overflow): never a perfect translation."""
+
+    name, needs_reference = "comet", True
+
+    def __init__(self):
+        self.calls = 0
+
+    def score(self, hypotheses, references=None, sources=None):
+        self.calls += 1
+        return [float("inf")] * len(hypotheses)
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_an_infinite_translation_score_is_a_failed_call_not_a_perfect_one(guarded):
+    """Issue 22 item 6: +inf used to clip to r_trans = 1.0 with trans_reason=ok."""
+    from verl_multiling.rewards.tapo import TapoConfig, parse_response, translation_score
+    from verl_multiling.scorers.scoring_service import GuardedTranslationScorer
+
+    cfg = TapoConfig.from_config({"multiling": {"tapo": {"translation": {"metric": "chrf"}}}})
+    parsed = parse_response("<translation>How many apples are left?</translation> 3 - 1 = 2. \\boxed{2}")
+    inner = _Infinite()
+    scorer = inner
+    if guarded:  # under the policy: retried, then chrF (counted as scorer_fallback)
+        scorer = GuardedTranslationScorer(cfg.translation, FaultPolicy(retries=1, backoff_s=0.0))
+        scorer._inner = inner
+    value, reason, retries = translation_score(parsed, "How many apples remain?", None, cfg, scorer)
+    if guarded:
+        assert (reason, retries, inner.calls) == ("scorer_fallback", 1, 2)
+        assert value == pytest.approx(chrf([parsed.translation], ["How many apples remain?"])[0]) and value < 1.0
+    else:  # a plain scorer has no policy: counted as scorer_error, r_trans 0
+        assert (value, reason) == (0.0, "scorer_error")

@@ -1,6 +1,7 @@
 """Property tests of the foundation: random and adversarial input never raises, never yields NaN,
 stays in range and within its time bound."""
 
+import math
 import time
 
 import numpy as np
@@ -105,6 +106,13 @@ def test_estimators_never_emit_nan(group_sizes, data, step, full):
     bad = int((~torch.isfinite(rewards)).sum())
     if bad:  # a NaN/±inf reward is an error naming how many samples (estimators.inputs), never a silent 0
         with pytest.raises(ValueError, match=f"{bad} of {n} samples have a non-finite reward"):
+            fn(token_rewards, mask, index=index, config=algo, reward_extra_info=info, global_step=step,
+               total_steps=100)
+        return
+    bad_match = [i for i, v in enumerate(info["lang_match"]) if v is not None and math.isnan(v)]
+    if bad_match:  # a NaN lang_match too: an error naming the uids (estimators.extra_info), never a silent 0
+        with pytest.raises(ValueError, match=rf"\['lang_match'\] is not finite for {len(bad_match)} of {n} samples, "
+                                             rf"uids \['{index[bad_match[0]]}'"):
             fn(token_rewards, mask, index=index, config=algo, reward_extra_info=info, global_step=step,
                total_steps=100)
         return

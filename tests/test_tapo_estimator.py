@@ -1,6 +1,7 @@
 """Hand-computed TAPO step advantages: zero-variance groups, no U step, λ = 0 / 0.5 / 1, the contrast baseline."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -169,13 +170,29 @@ def test_dr_grpo_without_std():
 
 
 def test_strange_columns_give_finite_advantages():
-    extra = info([None, float("nan"), "x", 0.2, 0.5, float("inf"), 0.3], [None, -3, 2, 1, 2, 2, float("nan")],
+    extra = info([None, 0.1, "x", 0.2, 0.5, 0.9, 0.3], [None, -3, 2, 1, 2, 2, "z"],
                  r_fmt=[None, 1, "y", 0, 1, 1, 1])
     r = outcome_rewards([0, 0, 1, 0, 1, 1, 1], LENGTHS)
     adv, _ = compute_tapo_advantage(r, mask_for(LENGTHS), index=INDEX, config=algo(format_weight=0.5),
                                     reward_extra_info=extra)
     assert torch.isfinite(adv).all()
     assert torch.all(adv * (1 - mask_for(LENGTHS)) == 0)
+
+
+@pytest.mark.parametrize("key, bad, uid, kinds", [
+    ("r_trans", float("nan"), "a", "1 NaN, 0 +inf, 0 -inf"), ("r_trans", float("inf"), "a", "0 NaN, 1 +inf, 0 -inf"),
+    ("u_tokens", float("-inf"), "a", "0 NaN, 0 +inf, 1 -inf"), ("u_tokens", 10**400, "a", "0 NaN, 1 +inf, 0 -inf"),
+    ("r_trans", 1e308, "a", "0 NaN, 1 +inf, 0 -inf"),  # finite in float64, inf in float32
+])
+def test_a_non_finite_extra_info_value_is_an_error_naming_the_uids(key, bad, uid, kinds):
+    """Issue 22 item 6: NaN/±inf in r_trans or u_tokens used to become 0 silently."""
+    columns = {"r_trans": list(R_TRANS), "u_tokens": list(U_TOK)}
+    columns[key][1] = bad
+    extra = info(columns["r_trans"], columns["u_tokens"])
+    r = outcome_rewards(R_ACC, LENGTHS)
+    with pytest.raises(ValueError, match=rf"tapo: reward_extra_info\['{key}'\] is not finite for 1 of 7 samples, "
+                                         rf"uids \['{uid}'\] \({re.escape(kinds)}"):
+        compute_tapo_advantage(r, mask_for(LENGTHS), index=INDEX, config=algo(), reward_extra_info=extra)
 
 
 @pytest.mark.parametrize("mode", ["step", "contrast"])

@@ -147,7 +147,8 @@ def _adamame(token_level_rewards, response_mask, index, config, reward_extra_inf
         # float64 so that s_i = r_i a_i (1 + B g m_i) cannot overflow for huge (if strange) rewards; a NaN/±inf
         # r_i or an index of the wrong length is an error naming the samples (estimators.inputs)
         rewards = sequence_rewards(name, token_level_rewards, response_mask, index)
-        match = float_column(reward_extra_info, LANG_MATCH_KEY, len(rewards), name, "AdaMameRewardManager").to(device)
+        match = float_column(reward_extra_info, LANG_MATCH_KEY, len(rewards), name, "AdaMameRewardManager",
+                             index).to(device)
         gid, n_groups = group_ids(index, device=device)
         g_t = alignment_factor(global_step, total, cfg.schedule, cfg.floor, cfg.stages)
         weight = None

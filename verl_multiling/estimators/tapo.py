@@ -152,21 +152,22 @@ def compute_tapo_advantage(
         # float64 so that r_acc + w r_trans and Â^U + λ Â^R cannot overflow for huge (if strange) rewards; a
         # NaN/±inf r_acc or an index of the wrong length is an error naming the samples (estimators.inputs)
         r_acc = sequence_rewards("tapo", token_level_rewards, response_mask, index)
-        r_trans = _column(reward_extra_info, R_TRANS_KEY, n).to(device, torch.float64)
+        r_trans = _column(reward_extra_info, R_TRANS_KEY, n, index).to(device, torch.float64)
         if cfg.format_weight:
-            r_acc = r_acc + cfg.format_weight * _column(reward_extra_info, R_FMT_KEY, n).to(device, torch.float64)
+            r_acc = r_acc + cfg.format_weight * _column(reward_extra_info, R_FMT_KEY, n, index).to(device,
+                                                                                                   torch.float64)
         gid, n_groups = group_ids(index, device=device)
         mask = response_mask.to(torch.float32)
         if cfg.mode == "contrast":
             s = contrast_scores(r_acc, r_trans, cfg.trans_weight)
             advantages = _to_float32(group_normalize(s, gid, n_groups, cfg.norm_by_std, cfg.epsilon)).unsqueeze(-1) * mask
         else:
-            u_tokens = _column(reward_extra_info, U_TOKENS_KEY, n).to(device)
+            u_tokens = _column(reward_extra_info, U_TOKENS_KEY, n, index).to(device)
             adv_u = group_normalize(r_trans, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
             adv_r = group_normalize(r_acc, gid, n_groups, cfg.norm_by_std, cfg.epsilon)
             advantages = step_advantages(adv_u, adv_r, u_tokens, mask, cfg.lam)
     return advantages, advantages
 
 
-def _column(info: Mapping[str, Sequence], key: str, n: int) -> torch.Tensor:
-    return float_column(info, key, n, "tapo", "TapoRewardManager")
+def _column(info: Mapping[str, Sequence], key: str, n: int, index: Any) -> torch.Tensor:
+    return float_column(info, key, n, "tapo", "TapoRewardManager", index)

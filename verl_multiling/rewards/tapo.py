@@ -47,6 +47,7 @@ needs well-formed tags only (a ``\boxed{}`` answer is a math requirement; a dict
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,7 +231,11 @@ def translation_score(parsed: ParsedResponse, reference: str | None, source: str
         logger.warning("verl_multiling: translation scorer failed (%r); r_trans = 0 (trans_reason=scorer_error)", exc)
         return 0.0, "scorer_error", 0
     value = float(outcome.value[0])
-    if value != value:  # NaN
+    if not math.isfinite(value):  # NaN or ±inf is a failed call, never a score (+inf must not clip to 1.0)
+        # the guarded scorer (scoring_service) already retried and fell back on it; a plain scorer has no
+        # policy: counted as scorer_error, r_trans = 0
+        logger.warning("verl_multiling: translation scorer returned %r; r_trans = 0 (trans_reason=scorer_error)",
+                       value)
         return 0.0, "scorer_error", outcome.retries
     reason = "scorer_fallback" if outcome.fallback else "ok"
     return min(max(value, 0.0), 1.0), reason, outcome.retries

@@ -47,3 +47,40 @@ def test_the_check_is_cheap_and_never_raises():
     assert (time.perf_counter() - started) / (len(ORDINARY) * 20) < 2e-3  # math-verify itself: ~10 ms a call
     assert too_complex(None) is None  # type: ignore[arg-type]
     assert too_complex(f"10^{{{int(MAX_LOG10)}}}") is None and too_complex(f"10^{{{int(MAX_LOG10) * 10}}}")
+
+
+# --- issue 22: the shapes that slipped through (profiled with math-verify 0.9.0, each ran to the 5 s limit) ---
+def _nested_fractions(depth: int) -> str:
+    return r"\frac{1}{1+" * depth + "1" + "}" * depth
+
+
+SLIPPED_THROUGH = [
+    # sympy multiplies / adds a million terms one by one: the pre-check read \prod as a symbol
+    (r"\prod_{k=1}^{10^{6}} 2k", r"a \prod over about 1e+06 terms (limit 200)"),
+    (r"\sum_{k=1}^{10^{6}} \frac{1}{k}", r"a \sum over about 1e+06 terms (limit 200)"),
+    (r"\sum\limits_{k=1}^{1000} \sin(k)", r"a \sum over about 1e+03 terms (limit 200)"),
+    (r"\sum^{10^{6}}_{k=1} k", r"a \sum over about 1e+06 terms (limit 200)"),
+    # math-verify's ANTLR parser: 19 deep cost more than 10 s, 14 deep 3-8 s (the old limit was 20)
+    (_nested_fractions(19), "brackets nested 19 deep (limit 10)"),
+    ("(" * 19 + "1+2" + ")" * 19, "brackets nested 19 deep (limit 10)"),
+    ("{" * 14 + "3+2" + "}" * 14, "brackets nested 14 deep (limit 10)"),
+    (r"\left(" * 11 + "3+2" + r"\right)" * 11, "brackets nested 11 deep (limit 10)"),
+    # already caught before issue 22: the exact reasons, for the record
+    (r"9^{9^{9^{9}}}", "a number with about 3.7e+08 digits (limit 100000)"),
+    (r"(10^{10})!", "a number with about 9.6e+10 digits (limit 100000)"),
+    (r"1000000007^{1000000007}", "a number with about 9e+09 digits (limit 100000)"),
+]
+
+
+@pytest.mark.parametrize(("answer", "reason"), SLIPPED_THROUGH)
+def test_shapes_that_slipped_through_are_named_exactly(answer, reason):
+    assert too_complex(answer) == reason
+
+
+@pytest.mark.parametrize("answer", [
+    r"\sum_{k=1}^{10} k^2", r"\sum_{k=1}^{100} k", r"\prod_{k=1}^{10} \frac{k}{k+1}", r"\sum_{k=0}^{198} k",
+    r"\sum_{k=1}^{n} k", r"\sum_{k=1}^{\infty} \frac{1}{k^2}", r"\prod_{p} p", r"\sum", _nested_fractions(10),
+    "(" * 10 + "1+2" + ")" * 10,
+])
+def test_small_sums_and_nesting_up_to_the_limit_pass(answer):
+    assert too_complex(answer) is None

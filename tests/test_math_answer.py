@@ -23,8 +23,9 @@ from verl_multiling.scorers.math_answer import (
 SYMBOLIC = r"\frac{\sqrt2}{2}"
 SYMBOLIC_GOLD = r"\frac{1}{\sqrt{2}}"
 TOWER = r"\boxed{9^{9^{9^{9}}}}"  # sympy grinds on this for far longer than a second: the pre-check rejects it
-# slow for sympy too (a product up to a million), but nothing the pre-check sizes: only the time bound stops it
-PATHOLOGICAL = r"\boxed{\prod_{k=1}^{10^{6}} k}"
+# slow for sympy too (a product up to a million), but nothing the pre-check sizes (it counts the terms of a
+# \prod with numeric bounds, not of one bounded by \lfloor..\rfloor): only the time bound stops it
+PATHOLOGICAL = r"\boxed{\prod_{k=1}^{\lfloor 10^{6} \rfloor} k}"
 
 
 def in_thread(fn, *args, **kwargs):
@@ -299,7 +300,7 @@ def test_main_thread_timeout_and_alarm_restored():
 
 FIRST_CALL_TIMES_OUT = r"""
 from verl_multiling.scorers.math_answer import check_answer
-print(check_answer(r"\boxed{\prod_{k=1}^{10^{6}} k}", "1", timeout_s=0.05).reason)
+print(check_answer(r"\boxed{\prod_{k=1}^{\lfloor 10^{6} \rfloor} k}", "1", timeout_s=0.05).reason)
 print(check_answer(r"\boxed{\frac{\sqrt2}{2}}", r"\frac{1}{\sqrt{2}}").reason)
 print(check_answer(r"\boxed{(x+2)^2}", "x^2+4x+4").reason)
 """
@@ -477,3 +478,41 @@ def test_the_slow_budget_shortens_the_limit_during_a_flood(monkeypatch):
     finally:
         math_answer._BUDGET.reset()
 
+
+
+# --- issue 22: pathological answers of every shape found, against a numeric gold ----------------------
+def _no_math_verify(monkeypatch) -> list:
+    calls: list = []
+    monkeypatch.setattr(math_answer, "_verify_bounded", lambda *args: calls.append(args) or "math_verify_match")
+    return calls
+
+
+FIVE_THOUSAND_DIGITS = "7" * 5000
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (r"9^{9^{9^{9}}}", "too_complex"),  # towers
+    (r"(10^{10})!", "too_complex"),  # factorials
+    (r"\prod_{k=1}^{10^{6}} 2k", "too_complex"),  # huge products
+    (r"\sum_{k=1}^{10^{6}} \frac{1}{k}", "too_complex"),
+    (FIVE_THOUSAND_DIGITS, "numeric_mismatch"),  # long numeric strings: compared exactly, without sympy
+    ("-" + "1" * 9000 + "." + "5" * 500, "numeric_mismatch"),
+    (r"\frac{1}{1+" * 19 + "1" + "}" * 19, "too_complex"),  # deep nesting
+    ("(" * 12 + "1+2" + ")" * 12, "too_complex"),
+])
+def test_pathological_shapes_against_a_numeric_gold_never_reach_math_verify(monkeypatch, answer, reason):
+    calls = _no_math_verify(monkeypatch)
+    assert check_answer(rf"so \boxed{{{answer}}}", "18") == AnswerCheck(False, reason, answer)
+    assert calls == []
+
+
+@pytest.mark.parametrize("number", [
+    "123456789012345678901234567890", "-123456789012345678901234567890", FIVE_THOUSAND_DIGITS,
+    "9" * 9000 + "." + "25",
+])
+def test_big_but_legit_numbers_equal_to_the_gold_are_correct(monkeypatch, number):
+    calls = _no_math_verify(monkeypatch)
+    assert check_answer(rf"\boxed{{{number}}}", number) == AnswerCheck(True, "numeric_match", number)
+    assert check_answer(rf"\boxed{{{number}}}", f"$ {number} $").correct
+    assert not check_answer(rf"\boxed{{{number}1}}", number).correct
+    assert calls == []

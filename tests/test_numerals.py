@@ -393,3 +393,21 @@ def test_typical_inputs_take_microseconds():
             parse_number(text, lang="de")
     per_call = (time.perf_counter() - started) / (1000 * len(texts))
     assert per_call < 200e-6, f"{per_call * 1e6:.1f} us per parse"
+
+
+def test_long_plain_numerals_are_read_exactly():
+    """Beyond MAX_NUMBER_CHARS only a plain numeral is read (issue 22: a 5000-digit answer cost a math-verify
+    call), up to MAX_PLAIN_NUMBER_CHARS, past Python's 4300-digit int() limit."""
+    from verl_multiling.scorers.numerals import MAX_NUMBER_CHARS, MAX_PLAIN_NUMBER_CHARS
+
+    digits = "1234567890" * 500  # 5000 digits
+    assert parse_number(digits) == int(digits[:2500]) * 10**2500 + int(digits[2500:])
+    assert parse_number(f" -{digits}.50 ") == -(Fraction(int(digits[:2500]) * 10**2500 + int(digits[2500:])) + Fraction(1, 2))
+    assert parse_number("๑" * 300) == int("1" * 300)
+    assert numbers_match("0." + "3" * 5000, r"\frac{1}{3}") is True  # rounded to 6 places, as math-verify does
+    assert numbers_match(digits, "18") is False and numbers_match(digits, digits) is True
+    assert parse_number("9" * MAX_PLAIN_NUMBER_CHARS) == 10**MAX_PLAIN_NUMBER_CHARS - 1
+    assert parse_number("9" * (MAX_PLAIN_NUMBER_CHARS + 1)) is None
+    for not_plain in ("1," * MAX_NUMBER_CHARS + "1", "1" * MAX_NUMBER_CHARS + "x", "1" * MAX_NUMBER_CHARS + "%",
+                      "1.2." + "3" * MAX_NUMBER_CHARS, "²" * (MAX_NUMBER_CHARS + 1)):
+        assert parse_number(not_plain) is None

@@ -7,14 +7,21 @@ default 5 s), and so does ``(10^{10})!``, ``(x+1)^{1000}`` (expanded by simplify
 about 30 s. :func:`too_complex` reads the LaTeX answer once (linear in its length, no sympy) and says
 why it is too complex, or ``None``:
 
-* nesting of braces / parentheses deeper than :data:`MAX_DEPTH` (20);
+* nesting of braces / parentheses deeper than :data:`MAX_DEPTH` (10, the ``\boxed{}`` that
+  :mod:`~verl_multiling.scorers.math_answer` wraps an answer in included): math-verify's ANTLR parser
+  pays for every level, more than linearly (a fraction nested 14 deep costs it 3-8 s, 19 deep more than
+  10 s; 10 deep about 1 s);
 * more than :data:`MAX_OPERATORS` (400) operators (a 1000-term sum costs math-verify ~1 s);
 * a numeric sub-expression whose size lies beyond 10^±:data:`MAX_LOG10` (a number with more than
   100,000 digits, or a fraction that small): powers, factorials, binomials and products of plain numbers
   are sized in log space (``log10(a^b) = b log10 a``, ``log10 n! = lgamma(n+1)/ln 10``), exponents first,
   so ``x^{9^{9^{9}}}`` is caught by its exponent;
 * a parenthesised sum raised to a numeric power above :data:`MAX_POLYNOMIAL_POWER` (200):
-  ``(x+1)^{200}`` costs math-verify ~0.5 s, ``(x+1)^{1000}`` more than 6 s.
+  ``(x+1)^{200}`` costs math-verify ~0.5 s, ``(x+1)^{1000}`` more than 6 s;
+* a ``\sum`` or ``\prod`` with numeric bounds over more than :data:`MAX_TERMS` (200) terms, counted as
+  ``|lower| + |upper| + 1`` (a bound: signs are not read): sympy adds or multiplies the terms one by one,
+  ``\prod_{k=1}^{10^{6}} 2k`` or ``\sum_{k=1}^{10^{6}} \frac{1}{k}`` hold a worker past any limit and
+  ``\sum_{k=1}^{1000} \sin(k)`` costs 1.3-1.9 s. A symbolic bound (``n``, ``\infty``) is not counted.
 
 Symbols (``x``, ``e``, ``\pi``, ``\sin``...) are never sized: sympy keeps ``e^{10^6}`` or
 ``x^{10^{100}}`` symbolic and fast. Anything this reader does not understand is simply not sized, so
@@ -28,6 +35,8 @@ of a maths benchmark (GSM8K, MGSM, MATH answers have at most a few dozen digits 
 'a number with about 3.7e+08 digits (limit 100000)'
 >>> too_complex(r"(x+1)^{1000}")
 'a sum raised to the power 1000 (limit 200)'
+>>> too_complex(r"\prod_{k=1}^{10^{6}} 2k")
+'a \\prod over about 1e+06 terms (limit 200)'
 """
 
 from __future__ import annotations
@@ -36,16 +45,18 @@ import math
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_DEPTH", "MAX_LOG10", "MAX_OPERATORS", "MAX_POLYNOMIAL_POWER", "too_complex"]
+__all__ = ["MAX_DEPTH", "MAX_LOG10", "MAX_OPERATORS", "MAX_POLYNOMIAL_POWER", "MAX_TERMS", "too_complex"]
 
 #: braces / parentheses nested deeper than this are rejected
-MAX_DEPTH = 20
+MAX_DEPTH = 10
 #: more operators (+ - * / ^ ! \cdot \times \frac ...) than this are rejected
 MAX_OPERATORS = 400
 #: a numeric sub-expression beyond 10^±MAX_LOG10 is rejected
 MAX_LOG10 = 1e5
 #: a parenthesised sum raised to a numeric power above this is rejected
 MAX_POLYNOMIAL_POWER = 200
+#: a \sum / \prod with numeric bounds over more terms than this (|lower| + |upper| + 1) is rejected
+MAX_TERMS = 200
 
 _TOKEN = re.compile(r"\d+(?:\.\d*)?|\.\d+|\\[A-Za-z]+|\\.|[A-Za-z]|\S")
 _OPEN = {"{": "}", "(": ")", "[": "]"}
@@ -54,9 +65,10 @@ _OPERATORS = {"+", "-", "*", "/", "^", "!", "=", ",", "\\cdot", "\\times", "\\di
               "\\binom", "\\dbinom", "\\sqrt", "\\pm", "\\mp"}
 _FRACTIONS = {"\\frac", "\\dfrac", "\\tfrac", "\\cfrac"}
 _BINOMIALS = {"\\binom", "\\dbinom", "\\tbinom"}
+_BIG_OPERATORS = {"\\sum", "\\prod"}
 _TIMES = {"*", "\\cdot", "\\times"}
 _IGNORED = {"\\left", "\\right", "\\big", "\\Big", "\\bigg", "\\Bigg", "\\,", "\\;", "\\:", "\\!", "\\ ", "~",
-            "\\displaystyle", "$"}
+            "\\displaystyle", "$", "\\limits", "\\nolimits"}
 _LN10 = math.log(10.0)
 
 
@@ -206,6 +218,8 @@ class _Reader:
             return _SYMBOL
         if token in _BINOMIALS:
             return _binomial(self.argument(), self.argument())
+        if token in _BIG_OPERATORS:
+            return self._big_operator(token)
         if token == "\\sqrt":
             root = 2.0
             if self.peek() == "[":
@@ -218,6 +232,33 @@ class _Reader:
             inner = self.argument()
             return _Size(inner.log10 / max(root, 1.0), True) if inner.numeric else _SYMBOL
         return _SYMBOL
+
+    def _big_operator(self, name: str) -> _Size:
+        """``\\sum_{k=a}^{b}`` / ``\\prod``: with numeric bounds, at most :data:`MAX_TERMS` terms
+        (``|a| + |b| + 1``); the value itself is not sized (a symbol)."""
+        lower = upper = None
+        while self.peek() in ("_", "^"):
+            if self.take() == "_":
+                lower = self._bound()
+            else:
+                upper = self.argument()
+        if lower is not None and upper is not None and lower.numeric and upper.numeric:
+            terms = _value(lower) + _value(upper) + 1.0
+            if terms > MAX_TERMS:
+                raise TooComplex(f"a {name} over about {terms:.2g} terms (limit {MAX_TERMS})")
+        return _SYMBOL
+
+    def _bound(self) -> _Size:
+        """A lower bound ``{k=1}`` (the part after the last ``=``) or one token."""
+        if self.peek() != "{":
+            return self.argument()
+        self.take()
+        last = self.sum()
+        while self.peek() is not None and self.peek() not in _CLOSERS:  # "=", or a stray separator
+            self.take()
+            last = self.sum()
+        self.take()  # the closer
+        return last
 
 
 def _check(size: _Size) -> _Size:

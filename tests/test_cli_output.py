@@ -181,6 +181,62 @@ def test_generate_local_directory_without_config(questions, tmp_path, capsys):
     assert code == 2 and "no config.json" in capsys.readouterr().err
 
 
+# --- generate: bad arguments are messages (issue 22 item 5) -------------------------------------------------
+
+
+def _chattr_immutable(path: Path) -> bool:
+    """Make ``path`` immutable (root on a filesystem with attributes); False where that is not possible."""
+    import shutil
+
+    if shutil.which("chattr") is None:
+        return False
+    return subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("case, wanted", [
+    ("k0", "error: --k must be >= 1, got 0"),
+    ("out_dir", "error: --out {out} is a directory; give a file path"),
+    ("parent_is_a_file", "error: --out {out} cannot be written (Not a directory: {out.parent} is a file)"),
+    ("immutable", "error: --out {out} cannot be written (Operation not permitted)"),
+    ("duplicate_ids", "error: --data {data}: rows 0 and 2 have the same (lang, id) = ('fr', '1') (2 rows in all)"),
+])
+def test_generate_bad_arguments_are_messages(questions, tmp_path, monkeypatch, capsys, case, wanted):
+    from huggingface_hub import constants
+
+    from verl_multiling.evaluation.cli import generate_main
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the model check would come after these
+    out, extra = tmp_path / "out.jsonl", []
+    if case == "k0":
+        extra = ["--k", "0"]
+    elif case == "out_dir":
+        out.mkdir()
+    elif case == "parent_is_a_file":
+        (tmp_path / "afile").write_text("x")
+        out = tmp_path / "afile" / "out.jsonl"
+    elif case == "immutable":
+        out.write_text("")
+        if not _chattr_immutable(out):
+            pytest.skip("chattr +i is not available here (needs root and a filesystem with attributes)")
+    elif case == "duplicate_ids":
+        lines = [{"id": "1", "lang": "fr", "question": "2+2 ?", "ground_truth": "4"},
+                 {"id": "1", "lang": "ja", "question": "2+2 ?", "ground_truth": "4"},
+                 {"id": "1", "lang": "fr", "question": "3+3 ?", "ground_truth": "6"}]
+        questions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    try:
+        code = generate_main(["--data", str(questions), "--model", "verl-multiling-tests/no-such-model",
+                              "--out", str(out), *extra])
+    finally:
+        if case == "immutable":
+            subprocess.run(["chattr", "-i", str(out)], capture_output=True)
+    err = capsys.readouterr().err
+    assert code == 2 and wanted.format(out=out, data=questions) in err and "Traceback" not in err, err
+    if case in ("out_dir", "immutable"):
+        assert out.is_dir() or out.read_text() == ""
+    if case == "duplicate_ids":
+        assert "each question needs its own id" in err and not out.exists()  # not blamed on the output
+
+
 # --- exit ---------------------------------------------------------------------------------------------------
 
 

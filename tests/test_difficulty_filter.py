@@ -128,3 +128,28 @@ def test_bad_input_is_named(tmp_path, capsys):
     bad.write_text(json.dumps({"id": "x", "lang": "fr", "response": "r"}) + "\n")
     assert main(["--data", str(data), "--generations", str(bad), "--out", str(tmp_path / "o.parquet")]) == 2
     assert "has no ['ground_truth', 'sample_index']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["out_dir", "parent_is_a_file", "report_dir"])
+def test_an_unwritable_output_is_named_before_any_work(tmp_path, capsys, case):
+    """Issue 22 item 5: was a traceback after the whole run (an IsADirectoryError from the parquet writer)."""
+    data = _prepare(tmp_path, 2)
+    gen = _generations(tmp_path, data, {0: 4, 1: 4})
+    before = gen.read_bytes()
+    out, extra = tmp_path / "kept.parquet", []
+    if case == "out_dir":
+        out.mkdir()
+        wanted = f"error: --out {out} is a directory; give a file path, e.g. --out {out / 'train.parquet'}"
+    elif case == "parent_is_a_file":
+        (tmp_path / "afile").write_text("x")
+        out = tmp_path / "afile" / "kept.parquet"
+        wanted = f"error: --out {out} cannot be written (Not a directory: {out.parent} is a file); choose a writable"
+    else:
+        (tmp_path / "report").mkdir()
+        extra = ["--report", str(tmp_path / "report")]
+        wanted = f"error: --report {tmp_path / 'report'} is a directory"
+    assert main(["--data", str(data), "--generations", str(gen), "--out", str(out), *extra]) == 2
+    captured = capsys.readouterr()
+    assert wanted in captured.err and "Traceback" not in captured.err, captured.err
+    assert "| lang |" not in captured.out  # refused before counting
+    assert gen.read_bytes() == before and not (tmp_path / "afile").is_dir()

@@ -98,3 +98,126 @@ def test_lora_merge_refuses_a_zero_alpha(tmp_path, lora_checkpoint):
     (adapter / "adapter_model.safetensors").write_bytes(b"x")
     assert main(["--model", str(tmp_path), "--adapter", str(adapter), "--out", str(tmp_path / "o")]) == 2
     assert main(["--model", str(tmp_path), "--adapter", str(tmp_path / "none"), "--out", str(tmp_path / "o")]) == 2
+
+
+# --- issue 22 item 5: bad adapters and paths are refused with a message; nothing non-finite is written ------
+
+
+@pytest.fixture(scope="module")
+def tiny_lora(tmp_path_factory):
+    """A 1-layer Qwen2 (hidden 16, vocab 64) and a LoRA on q_proj whose B is not zero: merges in a second."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    root = tmp_path_factory.mktemp("tiny_lora")
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(Qwen2Config(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=1, vocab_size=64,
+                                         tie_word_embeddings=True, max_position_embeddings=64))
+    model.save_pretrained(root / "base")
+    peft = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj"]))
+    with torch.no_grad():
+        for name, param in peft.named_parameters():
+            if "lora_B" in name:
+                param.normal_()
+    peft.save_pretrained(root / "adapter")
+    return root / "base", root / "adapter"
+
+
+def _adapter_with(tmp_path, adapter, config_text: str):
+    import shutil
+
+    copy = tmp_path / "adapter"
+    shutil.copytree(adapter, copy)
+    (copy / "adapter_config.json").write_text(config_text)
+    return copy
+
+
+def _config(adapter, **changes) -> str:
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config.update(changes)
+    return json.dumps(config)  # allow_nan: Infinity / NaN as json.dumps and json.loads accept them
+
+
+@pytest.mark.parametrize("changes, field, wanted", [
+    ({"lora_alpha": float("inf")}, "lora_alpha", "'lora_alpha' is inf; it must be a positive finite number"),
+    ({"lora_alpha": float("nan")}, "lora_alpha", "'lora_alpha' is nan; it must be a positive finite number"),
+    ({"lora_alpha": -8}, "lora_alpha", "'lora_alpha' is -8; it must be a positive finite number"),
+    ({"r": float("inf")}, "r", "'r' is inf; it must be a positive integer"),
+    ({"r": 2.5}, "r", "'r' is 2.5; it must be a positive integer"),
+    ({"r": True}, "r", "'r' is True; it must be a positive integer"),
+])
+def test_lora_merge_refuses_a_non_finite_or_non_positive_rank_or_alpha(tmp_path, tiny_lora, capsys, changes, field,
+                                                                       wanted):
+    from verl_multiling.lora_merge import main
+
+    base, adapter = tiny_lora
+    bad = _adapter_with(tmp_path, adapter, _config(adapter, **changes))
+    out = tmp_path / "merged"
+    assert main(["--model", str(base), "--adapter", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad / 'adapter_config.json'}: ") and wanted in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("[{\"r\": 2, \"lora_alpha\": 4}]", "holds a JSON list, not the adapter's config object"),
+    ("{\"r\": 2,", "not valid JSON"),
+])
+def test_lora_merge_names_an_adapter_config_that_is_not_an_object(tmp_path, tiny_lora, capsys, text, wanted):
+    from verl_multiling.lora_merge import main
+
+    base, adapter = tiny_lora
+    bad = _adapter_with(tmp_path, adapter, text)
+    assert main(["--model", str(base), "--adapter", str(bad), "--out", str(tmp_path / "merged")]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad / 'adapter_config.json'}: {wanted}" in err and "Traceback" not in err
+
+
+def test_lora_merge_checks_the_merged_weights_are_finite_before_writing(tmp_path, tiny_lora, capsys):
+    """A valid config but a NaN in lora_B (a diverged training run): every q_proj weight would be NaN."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from verl_multiling.lora_merge import main
+
+    base, adapter = tiny_lora
+    bad = _adapter_with(tmp_path, adapter, (adapter / "adapter_config.json").read_text())
+    weights = load_file(str(bad / "adapter_model.safetensors"))
+    name = next(k for k in weights if "lora_B" in k)
+    weights[name] = torch.full_like(weights[name], float("nan"))
+    save_file(weights, str(bad / "adapter_model.safetensors"))
+    out = tmp_path / "merged"
+    assert main(["--model", str(base), "--adapter", str(bad), "--out", str(out), "--dtype", "float32"]) == 2
+    err = capsys.readouterr().err
+    assert "the merged weights are not finite in float32" in err and "q_proj.weight (256/256 non-finite)" in err
+    assert "Nothing was written" in err and not out.exists()
+    # the same adapter without the NaN merges (the check refuses only what is not finite)
+    assert main(["--model", str(base), "--adapter", str(adapter), "--out", str(out), "--dtype", "float32"]) == 0
+    assert (out / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("case, wanted", [
+    ("missing_model", "--model {model} is not a directory"),
+    ("model_without_config", "--model {model}: no config.json"),
+    ("out_is_a_file", "--out {out} is a file, not a directory"),
+])
+def test_lora_merge_names_a_bad_path(tmp_path, tiny_lora, capsys, monkeypatch, case, wanted):
+    from huggingface_hub import constants
+
+    from verl_multiling.lora_merge import main
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    base, adapter = tiny_lora
+    model, out = base, tmp_path / "merged"
+    if case == "missing_model":
+        model = tmp_path / "no-such-dir"
+    elif case == "model_without_config":
+        model = tmp_path / "empty"
+        model.mkdir()
+    else:
+        out.write_text("a file")
+    assert main(["--model", str(model), "--adapter", str(adapter), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert wanted.format(model=model, out=out) in err and "Traceback" not in err, err

@@ -225,3 +225,86 @@ def test_killed_script_restarts_where_it_stopped(tiny_model, train_parquet, tmp_
     after, _ = read_done(work)
     assert all(after[k]["response"] == v["response"] for k, v in before.items())
     assert len(pd.read_parquet(out)) == 18
+
+
+# --- issue 22 item 5: --restart touches only the job's files; bad arguments are messages, not tracebacks ----
+
+
+def _cli(train_parquet, tmp_path, work, *extra, model="verl-multiling-tests/no-such-model"):
+    return ["--input", str(train_parquet), "--output", str(tmp_path / "out.parquet"), "--work-dir", str(work),
+            "--model", model, "--no-progress", *extra]
+
+
+@pytest.fixture()
+def offline(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def test_restart_refuses_a_directory_that_is_not_its_work_dir(train_parquet, tmp_path, capsys, offline):
+    from verl_multiling.pivot_generation import main
+
+    work = tmp_path / "mywork"
+    (work / "sub").mkdir(parents=True)
+    (work / "notes.txt").write_text("precious")
+    (work / "sub" / "a.txt").write_text("x")
+    (work / "part-00000-of-00001.jsonl").write_text("not the job's\n")  # a job's name, but no settings.json
+    assert main(_cli(train_parquet, tmp_path, work, "--restart")) == 2
+    err = capsys.readouterr().err
+    assert f"--restart --work-dir {work}: not a work directory of this job" in err and "nothing was deleted" in err
+    assert "pass a new --work-dir" in err and "Traceback" not in err
+    assert (work / "notes.txt").read_text() == "precious" and (work / "sub" / "a.txt").read_text() == "x"
+    assert (work / "part-00000-of-00001.jsonl").read_text() == "not the job's\n"
+
+
+def test_restart_deletes_only_the_files_the_job_wrote(train_parquet, tmp_path, capsys, offline):
+    from verl_multiling.pivot_generation import check_settings, main
+
+    work, outside = tmp_path / "work", tmp_path / "outside.jsonl"
+    check_settings(work, settings_for("verl-multiling-tests/no-such-model"))  # the job's settings.json
+    (work / "part-00000-of-00001.jsonl").write_text('{"key": "old"}\n')
+    (work / "part-00000-of-00001.jsonl.rejected").write_text("null\n")
+    (work / "part-00001-of-00002.jsonl.repair-tmp").write_text("")
+    (work / "notes.txt").write_text("mine")
+    (work / "sub").mkdir()
+    (work / "sub" / "part-00000-of-00001.jsonl").write_text("mine too")
+    outside.write_text("outside")
+    (work / "part-00001-of-00002.jsonl").symlink_to(outside)  # not a file the job writes
+    assert main(_cli(train_parquet, tmp_path, work, "--restart")) == 2  # the model is not there (offline)
+    err = capsys.readouterr().err
+    assert "--restart: deleted 4 work file(s)" in err and "kept 3 entries that are not the job's" in err
+    assert "could not load the model" in err and "Traceback" not in err
+    assert (work / "notes.txt").read_text() == "mine" and (work / "sub" / "part-00000-of-00001.jsonl").is_file()
+    assert (work / "part-00001-of-00002.jsonl").is_symlink() and outside.read_text() == "outside"
+    assert not (work / "part-00000-of-00001.jsonl.rejected").exists()
+    assert not (work / "part-00001-of-00002.jsonl.repair-tmp").exists()
+    assert (work / "part-00000-of-00001.jsonl").read_text() == ""  # the old reference is gone
+
+
+@pytest.mark.parametrize("case, wanted", [
+    ("settings_dir", "settings.json is a directory, not the job's settings file"),
+    ("hub_name", "could not load the model 'verl-multiling-tests/no-such-model'"),
+    ("work_dir_file", "is not a directory; give a directory for the job's work files"),
+    ("output_dir", "is a directory; give a file path, e.g. --output"),
+    ("temperature", "--temperature=-1.0: must be >= 0"),
+])
+def test_bad_arguments_are_messages_with_exit_2(train_parquet, tmp_path, capsys, offline, case, wanted):
+    from verl_multiling.pivot_generation import main
+
+    work, extra = tmp_path / "work", []
+    if case == "settings_dir":
+        (work / "settings.json").mkdir(parents=True)
+    elif case == "work_dir_file":
+        work.write_text("a file")
+    elif case == "output_dir":
+        (tmp_path / "out.parquet").mkdir()
+    elif case == "temperature":
+        extra = ["--temperature", "-1"]
+    assert main(_cli(train_parquet, tmp_path, work, *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and wanted in err and "Traceback" not in err, err
+    if case == "settings_dir":
+        assert (work / "settings.json").is_dir() and not list((work / "settings.json").iterdir())
+    if case == "hub_name":
+        assert "pass --model DIR" in err

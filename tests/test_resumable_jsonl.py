@@ -480,6 +480,42 @@ def test_the_repair_command_line_and_check(tmp_path, capsys):
     assert (tmp_path / "run.jsonl.rejected").read_bytes() == b'[1]\n{"key": "a"}\n'
 
 
+def test_repair_follows_a_symlink_and_keeps_the_link(tmp_path, capsys):
+    """Issue 22 item 5: the link stays a link to the same file; its target is repaired in place of the link
+    being replaced by a regular file (which left the target's bad line)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "runs").mkdir()
+    target, link = tmp_path / "data" / "run.jsonl", tmp_path / "runs" / "run.jsonl"
+    target.write_bytes(b'{"key": "a"}\nnull\n{"key": "b"}\n')
+    link.symlink_to(target)
+    assert jsonl_main(["repair", str(link), "--key", "key"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"file": str(link), "records": 2, "moved_aside": 1, "recovery": "none",
+                                        "link_target": str(target)}
+    assert "a link to" in captured.err and "the link is kept" in captured.err
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n'
+    assert (tmp_path / "data" / "run.jsonl.rejected").read_bytes() == b"null\n"
+    assert not (tmp_path / "runs" / "run.jsonl.rejected").exists()
+    # the jobs' --repair takes the same path (AppendOnlyJsonl(repair=True)), and appends go to the target
+    with target.open("ab") as handle:
+        handle.write(b"[2]\n")
+    with AppendOnlyJsonl(link, field_key(["key"]), repair=True) as writer:
+        writer.append([{"key": "c"}])
+    assert link.is_symlink() and target.read_bytes() == b'{"key": "a"}\n{"key": "b"}\n{"key": "c"}\n'
+    assert (tmp_path / "data" / "run.jsonl.rejected").read_bytes() == b"null\n[2]\n"
+
+
+def test_the_repair_command_names_a_directory_and_a_dangling_link(tmp_path, capsys):
+    assert jsonl_main(["repair", str(tmp_path)]) == 2
+    assert f"error: FILE {tmp_path} is a directory, not a JSONL file" in capsys.readouterr().err
+    link = tmp_path / "gone.jsonl"
+    link.symlink_to(tmp_path / "missing.jsonl")
+    assert jsonl_main(["repair", str(link)]) == 2
+    assert "is a link to a file that does not exist" in capsys.readouterr().err
+    assert link.is_symlink() and not (tmp_path / "missing.jsonl").exists()
+
+
 # ---------------------------------------------------------------------------------------------------
 # item 3: appends never read the file
 # ---------------------------------------------------------------------------------------------------

@@ -112,8 +112,14 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
 
     check_adapter(adapter_dir)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
+    text = str(model_dir)
+    if not model_dir.expanduser().is_dir() and (model_dir.exists() or model_dir.is_absolute()
+                                                or text.startswith((".", "~")) or text.count("/") > 1):
+        why = "a file" if model_dir.exists() else "not found"
+        raise ValueError(f"--model {model_dir} is not a directory ({why}); give the base model's directory "
+                         "(verl's model merger's --target_dir)")
     try:
-        check_model_reachable(str(model_dir))  # a local directory with config.json, or a cached hub name
+        check_model_reachable(text)  # a local directory with config.json, or a cached hub name
     except ConnectionError as exc:
         raise ValueError(f"--model {model_dir} is not a directory; give the base model's directory (verl's "
                          f"model merger's --target_dir). As a hub name: {exc}") from None

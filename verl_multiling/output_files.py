@@ -38,6 +38,7 @@ def check_output_file(path: str | Path, flag: str, example: str = "out.jsonl") -
     path = Path(path)
     if path.is_dir():
         raise OutputPathError(f"{flag} {path} is a directory; give a file path, e.g. {flag} {path / example}")
+    _check_ancestors(path, flag)
     created_parent = _missing_parents(path.parent)
     existed = path.exists() or path.is_symlink()
     try:
@@ -63,6 +64,7 @@ def check_output_dir(path: str | Path, flag: str) -> None:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"{flag} {path} is a file, not a directory; give a directory path for {flag}")
+    _check_ancestors(path, flag)
     created = _missing_parents(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -73,6 +75,16 @@ def check_output_dir(path: str | Path, flag: str) -> None:
                               f"directory for {flag}") from None
     finally:
         _remove_dirs(created)  # the command creates it when it writes
+
+
+def _check_ancestors(path: Path, flag: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a directory (else mkdir says only "File exists")."""
+    for ancestor in Path(os.path.abspath(path)).parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise OutputPathError(f"{flag} {path} cannot be written (Not a directory: {ancestor} is a file); "
+                                      f"choose a writable path for {flag}")
+            return
 
 
 def _missing_parents(directory: Path) -> list[Path]:

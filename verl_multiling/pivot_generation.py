@@ -21,11 +21,11 @@ again. A line torn by a kill (bytes after the part file's last newline, even a c
 character) is cut in place and that question is generated again; other shards' part files are only read.
 Restarting with different sampling settings or model is refused (the settings are stored in
 WORK/settings.json) unless ``--restart`` deletes the job's files there (settings.json, part files and their
-``.rejected``/temporary files; nothing else, and only in a directory whose settings.json the job wrote). A corrupt work file (settings.json cut
-short, a ``null`` line or a record without its key in a part file) stops the job with the file and line;
-``--repair`` keeps the finished references: bad part lines go to ``part-....jsonl.rejected`` and an
-unreadable settings.json is moved to ``settings.json.rejected`` and written again from this command's flags
-(docs/resumable-jobs.md).
+``.rejected``/temporary files; nothing else, and only in a directory whose settings.json the job wrote).
+A corrupt work file (settings.json cut short, a ``null`` line or a record without its key in a part file)
+stops the job with the file and line; ``--repair`` keeps the finished references: bad part lines go to
+``part-....jsonl.rejected`` and an unreadable settings.json is moved to ``settings.json.rejected`` and written
+again from this command's flags (docs/resumable-jobs.md).
 
 Gold check (``gold_check``), where a row has ``reward_model.ground_truth``: ``keep`` (no check),
 ``flag`` (default: add ``pivot_correct`` = the pivot's boxed answer equals gold, None without gold),
@@ -631,7 +631,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                sampling=SamplingSettings(args.temperature, args.top_p, args.max_new_tokens,
                                                          args.seed))
         if not args.no_merge:
-            check_output_file(args.output, "--output", "train_pivot.parquet")  # before generating: the merge writes it last
+            # before generating: the merge writes it last
+            check_output_file(args.output, "--output", "train_pivot.parquet")
         if args.restart:
             deleted, kept = restart_work_dir(work_dir)
             if deleted or kept:

@@ -15,7 +15,7 @@ from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
 
 FUNCTIONS = Path(__file__).resolve().parent / "custom_task_functions.py"
 ROLLOUTS = {"adamame": "sample_rollouts.jsonl", "tapo": "sample_tapo_rollouts.jsonl",
-            "reflection": "sample_reflection_rollouts.jsonl"}
+            "reflection": "sample_reflection_rollouts.jsonl", "pb_rlsvr": "sample_pb_rlsvr_rollouts.jsonl"}
 LANGS = "multiling.languages=[en,fr,de,es,pt,ru,zh,ja,ko,th,bn,sw,te]"
 
 
@@ -79,12 +79,23 @@ def test_verl_default_dispatcher_is_not_a_custom_task(reward_loop_cfg, tokenizer
 # ---- dict results: extra keys, renaming, filling ----
 
 
-def loaded(rm) -> dict:
-    """The globals of the function verl loaded (verl wraps it: partial(_call_with_kwargs, fn, reward_kwargs))."""
-    return rm.task.fn.args[0].__globals__
+@pytest.fixture
+def call_log(tmp_path, monkeypatch):
+    """The calls the test functions made, read back from their worker processes (custom_task_functions._log):
+    ``call_log()`` lists them, ``call_log("raises")`` those of one function."""
+    import json
+
+    path = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("CUSTOM_TASK_LOG", str(path))
+
+    def read(name: str | None = None) -> list[dict]:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        return [c for c in map(json.loads, lines) if name is None or c["name"] == name]
+
+    return read
 
 
-def test_dict_extra_keys(reward_loop_cfg, tokenizer):
+def test_dict_extra_keys(reward_loop_cfg, tokenizer, call_log):
     rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("with_parts"))
     rows = rollouts("adamame", 4)
     info = score_all(rm, rows, tokenizer)
@@ -95,7 +106,7 @@ def test_dict_extra_keys(reward_loop_cfg, tokenizer):
         assert i["task_acc"] == 7.0 and i["task_lang_match"] == "theirs"  # their keys never overwrite ours
         assert i["lang_match"] in (0.0, 1.0) and i["query_lang"] == row["lang"]
     # what the function received: verl's keywords, the row's extra_info plus ours
-    seen = loaded(rm)["SEEN"][-len(rows):]
+    seen = call_log("with_parts")
     assert [s["data_source"] for s in seen] == [r["data_source"] for r in rows]
     assert [s["ground_truth"] for s in seen] == [r["ground_truth"] for r in rows]
     assert all({"num_turns", "rollout_reward_scores", "query_lang", "question"} <= set(s["extra_info"]) for s in seen)
@@ -135,6 +146,10 @@ FAST = ("multiling.faults.backoff_s=0", "multiling.faults.breaker_failures=100")
 @pytest.mark.parametrize("name, reason", [
     ("raises", "custom_error"), ("returns_none", "custom_not_a_number"), ("returns_text", "custom_not_a_number"),
     ("returns_nan", "custom_not_a_number"), ("dict_without_score", "custom_not_a_number"),
+    # issue 22 item 2: SystemExit / KeyboardInterrupt / GeneratorExit escaped run_single; 1e308 became +inf in
+    # float32 at the estimator; 10**400 was a reward_error
+    ("exits", "custom_error"), ("interrupts", "custom_error"), ("generator_exit", "custom_error"),
+    ("huge_float", "custom_not_a_number"), ("huge_int", "custom_not_a_number"),
 ])
 def test_a_failing_function_is_a_counted_fault(reward_loop_cfg, tokenizer, name, reason):
     from verl_multiling.faults import check_error_rate, fault_metrics
@@ -150,13 +165,13 @@ def test_a_failing_function_is_a_counted_fault(reward_loop_cfg, tokenizer, name,
         check_error_rate(columns, rm.settings.faults, step=3)  # the bridge's stop rule
 
 
-def test_raising_is_retried_and_a_non_number_is_not(reward_loop_cfg, tokenizer):
+def test_raising_is_retried_and_a_non_number_is_not(reward_loop_cfg, tokenizer, call_log):
     rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("raises"), *FAST, "multiling.faults.retries=2")
     score_all(rm, rollouts("adamame", 1), tokenizer)
-    assert loaded(rm)["CALLS"]["raises"] == 3  # the first attempt and two retries
+    assert len(call_log("raises")) == 3  # the first attempt and two retries
     rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("returns_none"), *FAST, "multiling.faults.retries=2")
     score_all(rm, rollouts("adamame", 1), tokenizer)
-    assert loaded(rm)["CALLS"]["returns_none"] == 1  # it answered: a retry would answer the same
+    assert len(call_log("returns_none")) == 1  # it answered: a retry would answer the same
     rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("flaky"), *FAST)
     assert score_all(rm, rollouts("adamame", 1), tokenizer)[0]["acc"] == 1.0  # the retry succeeded
 
@@ -170,6 +185,52 @@ def test_a_hanging_function_times_out(reward_loop_cfg, tokenizer):
     info = score_all(rm, rollouts("tapo", 2), tokenizer)
     assert time.perf_counter() - t0 < 5
     assert [(i["r_acc"], i["answer_reason"], i["verify_failed"]) for i in info] == [(0.0, "custom_timeout", 1.0)] * 2
+
+
+def _task_processes() -> list:
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "verl-multiling-task-function"]
+
+
+def _assert_only_pool_workers_live(before: set[int], *tasks) -> None:
+    """Every task-function process started since ``before`` (pids) is a current worker or spare of ``tasks``;
+    the others (killed) are dead, given a moment to be reaped."""
+    import threading
+
+    for thread in threading.enumerate():  # a spare starting in the background: let it join its pool first
+        if thread.name == "task-function-spare":
+            thread.join(timeout=60)
+    current = {w.process.pid for task in tasks for w in task.pool.workers}
+    for process in _task_processes():
+        if process.pid not in before and process.pid not in current:
+            process.join(timeout=10)
+            assert not process.is_alive(), f"task worker {process.pid} outlived its call"
+
+
+def test_a_spinning_function_is_killed_and_later_calls_do_not_stall(reward_loop_cfg, tokenizer, monkeypatch):
+    """Issue 22 item 2: a spinning function timed out but its thread kept the CPU (after 4 of them, 30 normal
+    calls took 68x longer, 12 threads alive). Now each runaway call's worker process is killed."""
+    import threading
+
+    monkeypatch.setenv("VERL_MULTILING_TASK_WORKERS", "2")
+    rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn("spins_on_spin"), *FAST, "multiling.faults.retries=0",
+                 "multiling.task.timeout_s=0.3")
+    task = rm.task
+    before = {p.pid for p in _task_processes()}
+    assert task.score("ok", "x", "1", {}).reason == "custom"  # a warm pool
+    threads_before = threading.active_count()
+    spinning = [task.score("spin", "x", "1", {}) for _ in range(4)]
+    assert [o.reason for o in spinning] == ["custom_timeout"] * 4 and all(o.verify_failed for o in spinning)
+    assert task.pool.kills == 4 and task.guard.counts["timeouts"] == 4
+    assert not [t for t in threading.enumerate() if t.name.startswith("guard-")], "no thread left spinning"
+    normal = [task.score("ok", "x", "1", {}) for _ in range(30)]
+    assert [o.reason for o in normal] == ["custom"] * 30
+    _assert_only_pool_workers_live(before, task)  # the workers and the warm spare: the 4 spinning ones are gone
+    assert len(task.pool.workers) <= 2 + 1
+    assert threading.active_count() <= threads_before + 1  # at most a spare starting in the background
+    task.close()
+    assert task.pool.workers == []
 
 
 def test_on_failure_stop_stops_the_run(reward_loop_cfg, tokenizer):
@@ -304,3 +365,87 @@ def test_short_answer_normalisation(response, gold, lang, score):
     from verl_multiling.rewards.short_answer import compute_score
 
     assert compute_score("qa", response, gold, {"query_lang": lang})["score"] == score
+
+
+# ---- property: any user function, at each manager's task path: no escape, no stall, a counted reason ----
+
+BEHAVIOURS = ("raise", "exit", "interrupt", "generator_exit", "base", "os_exit", "hang", "spin", "ok")
+
+
+def _expected_reason(behaviour: str) -> str:
+    from custom_task_functions import _values
+
+    from verl_multiling.rewards.task import NotANumber, plain_result
+
+    kind, _, key = behaviour.partition(":")
+    if kind == "value":
+        try:
+            plain_result(_values()[key])
+        except NotANumber:
+            return "custom_not_a_number"
+        return "custom"
+    return {"hang": "custom_timeout", "spin": "custom_timeout", "ok": "custom"}.get(kind, "custom_error")
+
+
+managers_before: dict[int, set[int]] = {}
+
+
+@pytest.fixture(scope="module")
+def scripted_managers(reward_loop_cfg, tokenizer):
+    """One manager per recipe that takes a custom task function, each with the scripted function, small pools
+    and a short timeout."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VERL_MULTILING_TASK_WORKERS", "1")
+        patch.setenv("VERL_MULTILING_TASK_SPARES", "1")
+        opts = (*fn("scripted"), *FAST, "multiling.faults.retries=0", "multiling.task.timeout_s=0.5")
+        before = {p.pid for p in _task_processes()}
+        managers = {recipe: manager(reward_loop_cfg, tokenizer, recipe, *opts)
+                    for recipe in ("adamame", "tapo", "reflection", "pb_rlsvr")}
+        managers_before[id(managers)] = before
+        yield managers
+        for rm in managers.values():
+            rm.task.close()
+
+
+def _values_keys() -> list[str]:
+    import sys
+
+    sys.path.insert(0, str(FUNCTIONS.parent))
+    from custom_task_functions import _values
+
+    return sorted(_values())
+
+
+def test_any_user_function_is_contained_and_counted(scripted_managers, tokenizer):
+    import threading
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    behaviours = st.one_of(st.sampled_from(BEHAVIOURS), st.sampled_from(_values_keys()).map(lambda k: f"value:{k}"))
+    rows = {recipe: rollouts(recipe, 1)[0] for recipe in scripted_managers}
+
+    @settings(max_examples=16, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(recipe=st.sampled_from(sorted(scripted_managers)), behaviour=behaviours)
+    def check(recipe, behaviour):
+        rm = scripted_managers[recipe]
+        counts_before = dict(rm.task.counts)
+        row = dict(rows[recipe], data_source=behaviour)
+        item = build_dataproto([row], tokenizer, "lang")[0:1]
+        if recipe == "pb_rlsvr":  # its gold part: the task outcome that prepare() reads, before any encoder
+            parts = rm._prepare_item(item[-1:][0]).parts
+        else:
+            parts = rm.loop.run_until_complete(rm.run_single(item))["reward_extra_info"]
+            assert parts["reward_error"] == 0.0, parts  # nothing escaped into the manager's catch-all
+        expected = _expected_reason(behaviour)
+        counted = {k: v - counts_before.get(k, 0) for k, v in rm.task.counts.items() if v != counts_before.get(k, 0)}
+        assert counted == {expected: 1}, (recipe, behaviour, counted)
+        if recipe != "pb_rlsvr":  # PB-RLSVR's answer_reason is its agreement with the pivot; acc is the task's
+            assert parts["answer_reason"] == expected, (recipe, behaviour, parts)
+        assert parts["verify_failed"] == (0.0 if expected == "custom" else 1.0), (recipe, behaviour, parts)
+        # no stall: nothing of a runaway call is left running
+        assert not [t for t in threading.enumerate() if t.name.startswith("guard-")]
+        _assert_only_pool_workers_live(managers_before[id(scripted_managers)],
+                                       *(m.task for m in scripted_managers.values()))
+
+    check()

@@ -119,8 +119,9 @@ class ScorerGuard:
     """
 
     def __init__(self, name: str, policy: FaultPolicy, fallback: Callable[..., T] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, bounded: bool = False):
         self.name, self.policy, self.fallback = name, policy, fallback
+        self.bounded = bounded  # primary enforces timeout_s itself (raising TimeoutError): called inline
         self.counts: Counter[str] = Counter()
         self.last_error: BaseException | None = None
         self._clock = clock
@@ -154,7 +155,15 @@ class ScorerGuard:
 
     def _attempt(self, primary: Callable[..., T], args: tuple) -> T:
         """One attempt on a daemon thread, abandoned after ``timeout_s`` (a hung call cannot be killed, but it
-        no longer blocks the caller nor, being a daemon, the process's exit)."""
+        no longer blocks the caller nor, being a daemon, the process's exit). A ``bounded`` primary (one that
+        stops itself at ``timeout_s``, e.g. in a killable worker process) is called inline instead."""
+        if self.bounded:
+            try:
+                return primary(*args)
+            except TimeoutError:
+                with self._lock:
+                    self.counts["timeouts"] += 1
+                raise
         box: dict[str, Any] = {}
         done = threading.Event()
 

@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 CUSTOM = "custom"
 CUSTOM_ERROR = "custom_error"  # it raised on every attempt (or its circuit breaker was open)
 CUSTOM_TIMEOUT = "custom_timeout"  # it did not return within the timeout on every attempt
-CUSTOM_NOT_A_NUMBER = "custom_not_a_number"  # it returned no finite number (None, a string, NaN, no "score")
+CUSTOM_NOT_A_NUMBER = "custom_not_a_number"  # it returned no number finite in float32 (None, a string, NaN,
+#                                              ±inf, 1e308, 10**400, a dict without "score")
 CUSTOM_REASONS = (CUSTOM, CUSTOM_ERROR, CUSTOM_TIMEOUT, CUSTOM_NOT_A_NUMBER)
 #: math_answer reasons that mean math-verify could not give a verdict (acc = 0 unchecked)
 FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})
@@ -101,25 +102,68 @@ def math_checker(timeout_s: float = 5.0) -> TaskChecker:
     return check
 
 
+#: the largest float32: verl keeps rewards as float32 tensors, where a larger score becomes ±inf
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def as_score(value: Any) -> float:
-    """A result's score as a finite float: bool, int, float, numpy and 0-d tensor numbers; anything else
-    (None, a string, NaN, ±inf, a list) raises :class:`NotANumber`.
+    """A result's score as a float finite in float32 (verl's reward dtype): bool, int, float, numpy and 0-d
+    tensor numbers with ``|score| <= 3.4e38``; anything else (None, a string, NaN, ±inf, 1e308, an integer
+    too large for a float such as ``10**400``, a list) raises :class:`NotANumber`.
 
     >>> as_score(True), as_score(3), as_score(0.5)
     (1.0, 3.0, 0.5)
     >>> as_score(float("nan"))
     Traceback (most recent call last):
     verl_multiling.rewards.task.NotANumber: the score is nan, not a finite number
+    >>> as_score(1e308)
+    Traceback (most recent call last):
+    verl_multiling.rewards.task.NotANumber: the score is 1e+308, beyond float32's range (|score| <= 3.4e+38) in which verl keeps rewards
     """
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", None) == 0:  # numpy scalars and 0-d arrays/tensors
-        value = item()
-    if isinstance(value, (str, bytes)) or not isinstance(value, numbers.Real):
-        raise NotANumber(f"the score is {_show(value)}, not a number")
-    number = float(value)
+    try:
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", None) == 0:  # numpy scalars and 0-d arrays/tensors
+            value = item()
+        if isinstance(value, (str, bytes)) or not isinstance(value, numbers.Real):
+            raise NotANumber(f"the score is {_show(value)}, not a number")
+        number = float(value)
+    except NotANumber:
+        raise
+    except OverflowError as exc:  # 10**400, Fraction(10**400): no float holds it
+        raise NotANumber(f"the score is {_show(value)}, too large for a float") from exc
+    except Exception as exc:  # noqa: BLE001 - a number type whose conversion raises
+        raise NotANumber(f"the score {_show(value)} could not be read as a float ({exc!r})") from exc
     if not math.isfinite(number):
         raise NotANumber(f"the score is {number}, not a finite number")
+    if abs(number) > FLOAT32_MAX:
+        raise NotANumber(f"the score is {number:g}, beyond float32's range (|score| <= {FLOAT32_MAX:.2g}) in "
+                         "which verl keeps rewards")
     return number
+
+
+def plain_result(result: Any) -> float | dict[str, Any]:
+    """A custom function's return value reduced to plain values before it leaves the process that ran it:
+    the score as :func:`as_score` reads it, alone or as the ``score`` of a dict whose other keys are
+    cleaned (a number, a string or None; anything else its ``str()``). Raises :class:`NotANumber` on a
+    result without a usable score, or one that cannot be read at all.
+
+    >>> plain_result({"score": 1, "f1": True, "obj": [1]})
+    {'score': 1.0, 'f1': 1.0, 'obj': '[1]'}
+    """
+    try:
+        if isinstance(result, Mapping):
+            if "score" not in result:
+                raise NotANumber(f"the result is a dict without a 'score' key (keys: {sorted(map(str, result))})")
+            plain: dict[str, Any] = {"score": as_score(result["score"])}
+            for key, value in result.items():
+                if key != "score" and str(key) != "score":
+                    plain[str(key)] = _clean(value)
+            return plain
+        return as_score(result)
+    except NotANumber:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a result whose keys or values raise when read
+        raise NotANumber(f"the result could not be read ({type(exc).__name__}: {_show_error(exc)})") from exc
 
 
 def outcome_from_result(result: Any, schema: TaskSchema | None = None) -> TaskOutcome:
@@ -247,14 +291,28 @@ def _clean(value: Any) -> Any:
         value = item()
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, numbers.Real):
-        return float(value) if not isinstance(value, int) else int(value)
-    return str(value)
+    try:
+        if isinstance(value, numbers.Real):
+            return float(value) if not isinstance(value, int) else int(value)
+        return str(value)
+    except Exception:  # noqa: BLE001 - a value whose conversion raises travels as its type's name
+        return f"<{type(value).__name__}>"
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A short repr (an integer too long for repr, or a repr that raises, shows its type)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - ValueError for a 10**5000, or a user __repr__ that raises
+        return f"<{type(value).__name__} that cannot be shown>"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _show_error(exc: BaseException) -> str:
+    try:
+        return _show(str(exc))[1:-1]
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises
+        return "?"
 
 
 def merge_extra(parts: dict[str, Any], outcome: TaskOutcome) -> dict[str, Any]:

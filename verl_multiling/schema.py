@@ -204,7 +204,9 @@ def _read_knob(value: Any, knob: Knob, path: str, errors: list[str]) -> Any:
         return check_value(value, knob, path)
     except ValueError as exc:
         errors.append(str(exc))
-        return knob.default
+    except Exception as exc:  # a value no rule foresaw: an error naming the knob, never a crash of the reader
+        errors.append(f"{path}: reading it raised {type(exc).__name__}: {exc}; must be {knob.describe()}")
+    return knob.default
 
 
 def check_value(value: Any, knob: Knob, path: str) -> Any:
@@ -219,7 +221,7 @@ def check_value(value: Any, knob: Knob, path: str) -> Any:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or _integer_required(knob, value):
             raise bad
-        if not math.isfinite(value) or not _in_range(float(value), knob):
+        if not _finite(value) or not _in_range(float(value), knob):
             raise bad
         return int(value) if knob.kind == "int" else float(value)
     if knob.kind == "str":
@@ -251,7 +253,7 @@ def _pairs(value: Any, knob: Knob, path: str) -> tuple[tuple[float, float], ...]
     for item in items:
         pair = _sequence(item)
         if pair is None or len(pair) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, float))
-                                                 or not math.isfinite(x) for x in pair):
+                                                 or not _finite(x) for x in pair):
             raise ValueError(fix)
         out.append((float(pair[0]), float(pair[1])))
     if knob.pair_ranges:
@@ -280,6 +282,19 @@ def plain(value: Any) -> Any:
     except ImportError:  # pragma: no cover - OmegaConf ships with verl
         pass
     return value
+
+
+def _finite(value: int | float) -> bool:
+    """A finite number that a float can hold: ``nan``, ``inf`` and integers beyond ~1.8e308 (``10**400``, where
+    ``float()`` overflows) are not.
+
+    >>> _finite(3), _finite(float("nan")), _finite(10**400)
+    (True, False, False)
+    """
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _integer_required(knob: Knob, value: Any) -> bool:
@@ -311,5 +326,7 @@ def _num(x: float) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"  # repr fails past 4300
     text = repr(plain(value))
     return text if len(text) <= 80 else text[:77] + "..."

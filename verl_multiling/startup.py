@@ -11,12 +11,13 @@ callback::
           _target_: verl_multiling.startup.StartupCheck
 
 Hydra calls :meth:`StartupCheck.on_job_start` in the driver after composing the config and before
-``main_ppo``'s task function runs. It runs preflight's static checks (the same functions as
-``verl-multiling preflight``'s stages 1-3, without loading any scorer model): registration, the
-``multiling`` node and the recipe's node, the estimator and its ``algorithm.<name>`` node, the trainer
-mode, the reward manager, and every local data file's columns, gold answers and language codes. Any
-error stops the job with all errors listed, each naming its field and the fix. ``multiling.startup_check:
-false`` turns it off (e.g. data on a remote filesystem the driver cannot read is skipped anyway).
+``main_ppo``'s task function runs. It runs the gate (:mod:`verl_multiling.preflight.gate`), the very code
+of ``verl-multiling preflight --static``: the knobs, estimator, trainer mode, contract, reward manager and
+task function, verl's ``validate_config``, every local data file, the language-ID backend against the task
+and data languages, settings that leave a part constant, scorer files and factories, and one probe rollout
+per task language through the real reward manager (no large weights, no Ray). Any error stops the job with
+all errors listed, each naming its field and the fix; a check that crashes is such an error too.
+``multiling.startup_check: false`` turns it off (data on a remote filesystem is a note, never read).
 """
 
 from __future__ import annotations
@@ -26,52 +27,29 @@ import sys
 import time
 from typing import Any
 
-from verl_multiling.contract import check_contract
-from verl_multiling.preflight import checks
-from verl_multiling.preflight.checks import Finding
-from verl_multiling.preflight.engines import check_rollout_engine
-
-REMOTE_PREFIXES = ("hdfs://", "s3://", "gs://", "oss://", "http://", "https://")
+from verl_multiling.preflight.findings import Finding
+from verl_multiling.preflight.gate import REMOTE_PREFIXES, crash_finding, run_gate  # noqa: F401  (re-exported)
 
 
 class ConfigError(ValueError):
     """The config cannot train: the message lists every error with its field and fix."""
 
 
-def startup_findings(cfg: Any) -> list[Finding]:
-    """Preflight's static checks of a composed main_ppo config (no model, scorer or Ray is started)."""
-    findings = checks.check_registration()
-    settings, found = checks.check_multiling(cfg)
-    findings += found
-    findings += _guarded(checks.check_trainer_and_estimator, cfg, "algorithm.adv_estimator")
-    findings += _guarded(checks.check_reward_manager, cfg, "reward.reward_manager")
-    findings += _guarded(check_contract, cfg, "algorithm.adv_estimator")
-    if settings is None:
-        return findings
-    for field in ("data.train_files", "data.val_files"):
-        summaries, complete = [], True
-        for path in checks.data_files(cfg.data.get(field.split(".")[1])):
-            if path.startswith(REMOTE_PREFIXES):
-                findings.append(Finding("note", field, f"{path}: remote, not checked at startup"))
-                complete = False
-                continue
-            found, summary = checks.check_data_file(path, cfg, settings, field)
-            findings += found
-            complete = complete and summary is not None
-            summaries += [summary] if summary is not None else []
-        if field == "data.train_files" and complete:  # rows of every train file known: enough for one batch?
-            findings += checks.check_train_rows(cfg, summaries)
-    return findings
+def startup_findings(cfg: Any, rollout_engine: bool = False) -> list[Finding]:
+    """The gate's findings for a composed main_ppo config (:mod:`verl_multiling.preflight.gate`, the same checks
+    as ``verl-multiling preflight --static``; no model, large scorer or Ray is started). ``rollout_engine=True``
+    (main_ppo's callback) also requires the rollout engine to be importable here."""
+    return run_gate(cfg, at_startup=True, rollout_engine=rollout_engine).findings
 
 
 def check_startup(cfg: Any, stream=None, rollout_engine: bool = False) -> list[Finding]:
-    """Run :func:`startup_findings`; print warnings and a one-line summary; raise :class:`ConfigError` on errors.
+    """Run the gate; print warnings and a one-line summary; raise :class:`ConfigError` on errors.
 
     ``rollout_engine=True`` (main_ppo's callback) also requires the rollout engine to be importable here."""
     stream = stream or sys.stderr
     t0 = time.perf_counter()
-    findings = startup_findings(cfg)
-    findings += check_rollout_engine(cfg, at_startup=True) if rollout_engine else []
+    gate = run_gate(cfg, at_startup=True, rollout_engine=rollout_engine)
+    findings = gate.findings
     errors = [f for f in findings if f.level == "error"]
     for finding in findings:
         if finding.level == "warning":
@@ -82,17 +60,10 @@ def check_startup(cfg: Any, stream=None, rollout_engine: bool = False) -> list[F
             + "\n".join(f"  - {e.field}: {e.message}" for e in errors)
             + "\nRun `verl-multiling preflight <same overrides>` for the full report "
               "(multiling.startup_check=false skips this check).")
-    print(f"verl_multiling: startup check passed ({len(findings)} checks, {time.perf_counter() - t0:.1f}s)",
+    split = ", ".join(f"{k} {v:.1f}s" for k, v in gate.seconds.items())
+    print(f"verl_multiling: startup check passed ({len(findings)} checks, {time.perf_counter() - t0:.1f}s: {split})",
           file=stream)
     return findings
-
-
-def _guarded(check, cfg: Any, field: str) -> list[Finding]:
-    """A check that meets a config too broken to read reports that as an error instead of raising."""
-    try:
-        return check(cfg)
-    except Exception as exc:
-        return [Finding("error", field, f"{type(exc).__name__}: {exc}")]
 
 
 try:  # Hydra is verl's config system, always present beside it; the import guard keeps this module light
@@ -105,15 +76,22 @@ class StartupCheck(Callback):
     """The Hydra callback the recipes declare (``hydra.callbacks.verl_multiling_startup_check``).
 
     Hydra 1.3 turns an exception raised by a callback into a warning and runs the job anyway, so a failed
-    check prints its errors and exits the driver (``SystemExit(1)``, which Hydra does not catch).
+    check prints its errors and exits the driver (``SystemExit(1)``, which Hydra does not catch). Every check
+    runs guarded (a crash is an error naming its field, the other checks still run); should the gate itself
+    raise, that too stops the driver with the exception named, never a warning.
     """
 
     def on_job_start(self, config: Any, **kwargs: Any) -> None:
-        node = config.get("multiling") or {}
-        if node.get("startup_check", True) is False or os.environ.get("VERL_MULTILING_SKIP_STARTUP_CHECK") == "1":
-            return
         try:
+            node = config.get("multiling") or {}
+            if node.get("startup_check", True) is False or os.environ.get("VERL_MULTILING_SKIP_STARTUP_CHECK") == "1":
+                return
             check_startup(config, rollout_engine=True)
         except ConfigError as exc:
             print(exc, file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
+        except (Exception, SystemExit) as exc:  # the check itself broke: stop, never a warning Hydra swallows
+            print(f"verl_multiling: 1 config error(s), found before any model loads:\n  - "
+                  f"{crash_finding('multiling', exc).message}\n(the start-up check could not finish; "
+                  "multiling.startup_check=false skips it)", file=sys.stderr, flush=True)
             raise SystemExit(1) from None

@@ -105,8 +105,9 @@ def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> lis
                                         "path is a file (/abs/path.py or file://...) or pkg://package.module, name "
                                         "a function (data_source, solution_str, ground_truth, extra_info) -> float "
                                         "| {'score': float, ...}")]
-    if not callable(fn):
-        return [Finding("error", field, f"{name!r} in {path!r} is not a function")]
+    found = _task_function_signature(fn, name, path, cfg)
+    if found:
+        return found
     from verl_multiling.reward_managers.base import MultilingRewardManager
 
     if manager_cls is not None and not issubclass(manager_cls, MultilingRewardManager):
@@ -119,6 +120,44 @@ def check_task_function(cfg: DictConfig, manager_cls: type | None = None) -> lis
         recipe, "r_i = acc (the detected language, lang_match and the bonus stay the recipe's)")
     return [Finding("ok", field, f"{name} from {path} gives {part}; multiling.task.timeout_s (else "
                                  "multiling.faults.timeout_s) bounds each call")]
+
+
+#: the keywords verl's reward loop calls ``reward.custom_reward_function`` with (besides its reward_kwargs)
+TASK_CALL = ("data_source", "solution_str", "ground_truth", "extra_info")
+
+
+def _task_function_signature(fn: Any, name: str, path: str, cfg: DictConfig) -> list[Finding]:
+    """verl wraps the loaded object in ``partial(_call_with_kwargs, raw, reward_kwargs)``, which is callable
+    whatever ``raw`` is: check ``raw`` itself is a function that accepts verl's call."""
+    import functools
+    import inspect
+
+    field = "reward.custom_reward_function"
+    raw = fn.args[0] if isinstance(fn, functools.partial) and fn.args else fn
+    if not callable(raw):
+        return [Finding("error", f"{field}.name", f"{name!r} in {path!r} is of type {type(raw).__name__} "
+                                                  f"({_short(raw)}), not a function: name a function "
+                                                  "(data_source, solution_str, ground_truth, extra_info) -> float "
+                                                  "| {'score': float, ...}")]
+    node = cfg.reward.get("custom_reward_function") or {}
+    kwargs = {key: None for key in TASK_CALL}
+    kwargs.update({str(k): None for k in (node.get("reward_kwargs") or {})})
+    try:
+        signature = inspect.signature(raw)
+    except (TypeError, ValueError):  # a builtin without a signature: verl's call is tried in training
+        return []
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        return [Finding("error", field, f"{name}{signature} from {path!r} cannot take verl's call "
+                                        f"{name}({', '.join(f'{k}=...' for k in kwargs)}): {exc}; accept those "
+                                        "keywords (or **kwargs)")]
+    return []
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:

@@ -105,3 +105,14 @@ def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
             **{k: r[k] for k in OPTIONAL_COLUMNS if k in r},
         })
     return pd.DataFrame(list(seen.values()))
+
+
+def recipe_rollouts(cfg) -> str | None:
+    """``multiling.preflight_rollouts`` (a file in verl_multiling/data, or a path), else None (the default)."""
+    import os
+
+    name = (cfg.get("multiling") or {}).get("preflight_rollouts")
+    if not name:
+        return None
+    path = Path(os.path.expanduser(str(name)))
+    return str(path if path.is_absolute() or path.exists() else DATA_DIR / path)

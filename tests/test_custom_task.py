@@ -419,7 +419,7 @@ def _values_keys() -> list[str]:
 def test_any_user_function_is_contained_and_counted(scripted_managers, tokenizer):
     import threading
 
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, example, given, settings
     from hypothesis import strategies as st
 
     behaviours = st.one_of(st.sampled_from(BEHAVIOURS), st.sampled_from(_values_keys()).map(lambda k: f"value:{k}"))
@@ -427,6 +427,12 @@ def test_any_user_function_is_contained_and_counted(scripted_managers, tokenizer
 
     @settings(max_examples=16, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(recipe=st.sampled_from(sorted(scripted_managers)), behaviour=behaviours)
+    @example(recipe="adamame", behaviour="spin")  # besides the drawn ones: each kind of runaway at least once
+    @example(recipe="pb_rlsvr", behaviour="hang")
+    @example(recipe="reflection", behaviour="interrupt")
+    @example(recipe="tapo", behaviour="generator_exit")
+    @example(recipe="tapo", behaviour="spin")
+    @example(recipe="adamame", behaviour="value:10**400")
     def check(recipe, behaviour):
         rm = scripted_managers[recipe]
         counts_before = dict(rm.task.counts)

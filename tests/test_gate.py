@@ -178,3 +178,19 @@ def test_each_recipe_passes_its_probe_rollouts(compose, recipe):
     probe = [f for f in findings if f.field == "reward probe" and f.level == "ok"]
     assert probe and "probe rollouts through the real reward manager" in probe[0].message, \
         [str(f) for f in findings if f.level == "error"]
+
+
+def test_preflight_static_runs_the_same_gate(tmp_path):
+    """preflight --static reports what main_ppo's start-up check reports (the lingua case used to pass the latter)."""
+    import io
+
+    from verl_multiling.preflight.run import run_preflight
+
+    out = io.StringIO()
+    code = run_preflight(["+recipe=adamame", "multiling.language_id.backend=lingua", "multiling.languages=[no,gl,fr]"],
+                         stream=out, static=True)
+    assert code == 1
+    assert "[ERROR] multiling.languages: lingua cannot detect ['no', 'gl']" in out.getvalue()
+    out = io.StringIO()
+    assert run_preflight(["+recipe=adamame"], stream=out, static=True) == 0, out.getvalue()
+    assert "[ok   ] reward probe: 5 probe rollouts through the real reward manager" in out.getvalue()

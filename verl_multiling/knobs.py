@@ -187,8 +187,13 @@ PB_RLSVR = Node("PB-RLSVR's reward (multiling.recipe=pb_rlsvr)", {
                  choices=GOLD_MODES),
     "gold_weight": _weight(1.0, "gold=sum only"),
     "floor": Knob("float", "auto", "rescale s -> clip((s - floor)/(ceil - floor), 0, 1); auto: the scorer's "
-                                   "(0.7 for E5, else 0)", low=-1.0, high=1.0, choices=("auto",)),
-    "ceil": Knob("float", 1.0, "top of the rescaling", low=-1.0, high=1.0),
+                                   "(0.825 for E5, 0.2 chrF and sentence-transformers)", low=-1.0, high=1.0,
+                  choices=("auto",)),
+    "ceil": Knob("float", "auto", "top of the rescaling; auto: the scorer's (0.9 for E5, 0.8 chrF, else 1)",
+                 low=-1.0, high=1.0, choices=("auto",)),
+    "min_coverage": Knob("float", 0.5, "r_reasoning *= min(1, units(y) / (min_coverage units(y_en))): units = "
+                                       "distinct letter trigrams of the math-stripped text; 0 = off", low=0.0,
+                         high=1.0),
     "semantic": SEMANTIC,
 })
 

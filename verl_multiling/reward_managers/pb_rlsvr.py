@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from verl.experimental.reward_loop.reward_manager import register
@@ -104,7 +103,8 @@ class PbRlsvrRewardManager(MultilingRewardManager):
 
     @staticmethod
     def _lexical_similarities(requests: list[tuple[str, str, str]]) -> list[float]:
-        """The fallback: chrF/100 of the math-stripped texts (on its own scale: rescaled with floor 0, ceil 1)."""
+        """The fallback: chrF/100 of the math-stripped texts (on its own scale: rescaled with floor 0, ceil 1;
+        the coverage rule still applies)."""
         from verl_multiling.scorers.text_cleaning import strip_math
 
         return [chrf_similarity(strip_math(h), strip_math(r)) for h, r, _ in requests]
@@ -133,7 +133,7 @@ class PbRlsvrRewardManager(MultilingRewardManager):
         except ScorerUnavailable:
             results = None
         if results is None or any(r[3] for r in results):  # no similarity (outage, or NaN under on_failure=zero)
-            parts = finish(prepared, [0.0] * len(prepared.pairs), replace(self.pb, ceil=1.0), 0.0)
+            parts = finish(prepared, [0.0] * len(prepared.pairs), self.pb, 0.0, 1.0)
             parts.update(scorer_error=1.0, scorer_retries=self.settings.faults.retries if results is None
                          else max(r[1] for r in results))
             return parts
@@ -142,10 +142,10 @@ class PbRlsvrRewardManager(MultilingRewardManager):
             # neighbour's redo) is scored by chrF too, never rescaled with chrF's floor
             sims = [r[0] if r[2] else self._lexical_similarities([(hyp, ref, prepared.lang)])[0]
                     for r, (hyp, ref) in zip(results, prepared.pairs, strict=True)]
-            parts = finish(prepared, sims, replace(self.pb, ceil=1.0), 0.0)
+            parts = finish(prepared, sims, self.pb, 0.0, 1.0)
             parts["scorer_fallback"] = 1.0
         else:
-            parts = finish(prepared, [r[0] for r in results], self.pb, self.pb.resolved_floor(self.scorer))
+            parts = finish(prepared, [r[0] for r in results], self.pb, *self.pb.resolved_scale(self.scorer))
         parts["scorer_retries"] = max(r[1] for r in results)
         return parts
 

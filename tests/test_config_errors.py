@@ -5,7 +5,6 @@ import copy
 import os
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -139,11 +138,9 @@ def test_a_good_config_passes_and_errors_are_listed_together(compose, tmp_path, 
 def test_main_ppo_stops_before_any_model_loads(tmp_path, recipe, override, expected):
     env = dict(os.environ, HYDRA_FULL_ERROR="1")
     env.pop("VERL_MULTILING_SKIP_STARTUP_CHECK", None)
-    t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", f"+recipe={recipe}", override,
                            f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, cwd=tmp_path, env=env,
                           timeout=300)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "config error(s), found before any model loads" in proc.stderr and expected in proc.stderr
     assert "ray.init" not in proc.stderr and "Started a local Ray instance" not in proc.stderr
-    assert time.perf_counter() - t0 < 120

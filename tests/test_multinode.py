@@ -152,12 +152,21 @@ def scoring_actors(tcfg) -> dict[str, object]:
     """node id -> handle of every live translation-scoring actor for this metric, found by name."""
     import ray
 
-    from verl_multiling.scorers.scoring_service import ACTOR_PREFIX, NAMESPACE
+    from verl_multiling.scorers.scoring_service import ACTOR_PREFIX, NAMESPACE, current_job_id
 
-    prefix = f"{ACTOR_PREFIX}_{tcfg.metric}_"
-    named = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-             if a["namespace"] == NAMESPACE and a["name"].startswith(prefix)]
-    return {name[len(prefix):]: ray.get_actor(name, namespace=NAMESPACE) for name in named}
+    prefix = f"{ACTOR_PREFIX}_{tcfg.metric}_{current_job_id()}_"  # this job's actors: <prefix><node id>
+    return {name[len(prefix):]: ray.get_actor(name, namespace=NAMESPACE) for name in scoring_actor_names(tcfg)}
+
+
+def scoring_actor_names(tcfg) -> list[str]:
+    """The names of this job's live translation-scoring actors for this metric."""
+    import ray
+
+    from verl_multiling.scorers.scoring_service import ACTOR_PREFIX, NAMESPACE, current_job_id
+
+    prefix = f"{ACTOR_PREFIX}_{tcfg.metric}_{current_job_id()}_"
+    return [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["namespace"] == NAMESPACE and a["name"].startswith(prefix)]
 
 
 def stats(actors: dict) -> dict[str, dict]:
@@ -166,8 +175,10 @@ def stats(actors: dict) -> dict[str, dict]:
     return {node: ray.get(h.stats.remote()) for node, h in actors.items()}
 
 
-def release(manager) -> None:
-    """Kill a manager's reward workers and wait until their names are free (verl names them per index)."""
+def release(manager, tcfg=None) -> None:
+    """Kill a manager's reward workers and wait until their names are free (verl names them per index); with
+    ``tcfg``, also until the translation-scoring actors they created are gone: an actor is owned by the reward
+    worker that created it (not detached), so it ends with its owner."""
     import ray
 
     for worker in manager.reward_loop_workers:
@@ -181,6 +192,9 @@ def release(manager) -> None:
                 break
             assert time.monotonic() < deadline, f"{WORKER_NAME.format(i)} still registered 60 s after ray.kill"
             time.sleep(0.1)
+    while tcfg is not None and scoring_actor_names(tcfg):
+        assert time.monotonic() < deadline, f"scoring actors {scoring_actor_names(tcfg)} outlived their owners"
+        time.sleep(0.1)
 
 
 def worker_nodes(manager) -> list[str]:
@@ -288,8 +302,9 @@ def test_a_killed_actor_is_recreated_on_its_own_node(here_or_isolated, cluster, 
 def test_step_metrics_equal_a_one_node_run(here_or_isolated, cluster, spread, cfg_for, data):
     from verl.experimental.reward_loop.reward_loop import RewardLoopManager
 
-    release(spread["manager"])  # verl names reward workers by index: free the names first
+    release(spread["manager"], spread["tcfg"])  # verl names reward workers by index: free the names first
     before = stats(scoring_actors(spread["tcfg"]))
+    assert before == {}  # the released workers' scoring actors ended with them (owned, not detached)
     single = RewardLoopManager(cfg_for(1))
     try:
         out = single.compute_rm_score(data)

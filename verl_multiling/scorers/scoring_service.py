@@ -1,4 +1,4 @@
-"""One shared, batched translation scorer per node: a named detached Ray actor, or in-process.
+"""One shared, batched translation scorer per node: a named Ray actor owned by the job, or in-process.
 
 verl runs ``reward.num_workers`` RewardLoopWorker actors, and each scores its rollouts in a thread
 pool as they finish. Loading a COMET model in every worker would multiply its memory and scoring
@@ -9,11 +9,14 @@ one segment per call would waste the accelerator, so:
   waits at most ``max_wait_ms`` for others, concatenates them up to ``max_batch`` segments and
   makes ONE scorer call, then hands each caller its slice. Concurrent rollouts are thus scored
   together, and a scorer error fails only the requests of that batch.
-* :class:`ScoringActor` is that batcher inside a threaded Ray actor, created once per node under
-  the name ``verl_multiling_translation_<metric>_<node id>`` (namespace ``verl_multiling``,
-  ``lifetime="detached"``, ``get_if_exists=True``, pinned to the node with a hard
-  ``NodeAffinitySchedulingStrategy``), with ``num_gpus``/``num_cpus`` from
-  ``multiling.tapo.translation.service`` (its own GPU, a share of one, or CPU only).
+* :class:`ScoringActor` is that batcher inside a threaded Ray actor, created once per node and job under
+  the name ``verl_multiling_translation_<metric>_<job id>_<node id>`` (namespace ``verl_multiling``,
+  ``get_if_exists=True``, pinned to the node with a hard ``NodeAffinitySchedulingStrategy``), with
+  ``num_gpus``/``num_cpus`` from ``multiling.tapo.translation.service`` (its own GPU, a share of one, or
+  CPU only). It is not detached: Ray ties it to the process that created it (one of the job's reward
+  workers, which hold its handle for their lifetime), so it ends with the job, even one whose driver is
+  killed, and a long-lived cluster keeps no scorer (nor its GPU) after the run. The job id in the name keeps
+  two jobs on one cluster from sharing (and ending) each other's actor (:func:`actor_name`).
 * :func:`get_translation_scorer` resolves the scorer: the node's actor when the mode is
   ``ray``, or ``auto`` with Ray initialised and a model-based metric; otherwise a process-wide local
   batcher for a model (Ray not initialised, tests), or the plain chrF scorer.
@@ -151,9 +154,9 @@ class ScoringActor:
 class RemoteScorer(TranslationScorer):
     """A client of the node's :class:`ScoringActor` with the scorer interface.
 
-    When the actor dies (killed, node OOM, crash in the model), the call raises and the handle is
-    dropped: the next call (the fault policy's retry) looks the actor up again and, the detached
-    name being free, creates a new one on this node.
+    When the actor dies (killed, node OOM, crash in the model, or the reward worker that created it
+    exited), the call raises and the handle is dropped: the next call (the fault policy's retry) looks
+    the actor up again and, the name being free, creates a new one on this node, owned by this process.
     """
 
     def __init__(self, handle, cfg: TranslationConfig, timeout_s: float = 600.0):
@@ -242,23 +245,33 @@ class GuardedTranslationScorer(TranslationScorer):
         return self.score_outcome(hypotheses, references, sources).value
 
 
-def actor_name(cfg: TranslationConfig, node_id: str) -> str:
-    """The per-node actor's name.
+def current_job_id() -> str:
+    """The Ray job this process belongs to (the driver's job, also inside its actors), as hex."""
+    import ray
 
-    >>> actor_name(TranslationConfig(), "abc123")
-    'verl_multiling_translation_chrf_abc123'
+    return ray.get_runtime_context().get_job_id()
+
+
+def actor_name(cfg: TranslationConfig, node_id: str, job_id: str | None = None) -> str:
+    """The actor's name for one node of one job (``job_id``: this process's job when None).
+
+    >>> actor_name(TranslationConfig(), "abc123", job_id="02000000")
+    'verl_multiling_translation_chrf_02000000_abc123'
     """
-    return f"{ACTOR_PREFIX}_{cfg.metric}_{node_id}"
+    return f"{ACTOR_PREFIX}_{cfg.metric}_{job_id or current_job_id()}_{node_id}"
 
 
 def get_or_create_actor(cfg: TranslationConfig, node_id: str | None = None):
-    """This node's scoring actor, created on first use (races resolve through ``get_if_exists``)."""
+    """This node's scoring actor for this job, created on first use (races resolve through ``get_if_exists``).
+
+    Not detached: the actor lives while the process that created it holds its handle (a :class:`RemoteScorer`
+    keeps it) and ends with the job at the latest."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     node_id = node_id or ray.get_runtime_context().get_node_id()
     options = dict(
-        name=actor_name(cfg, node_id), namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        name=actor_name(cfg, node_id), namespace=NAMESPACE, get_if_exists=True,
         num_cpus=cfg.service.num_cpus, num_gpus=cfg.service.num_gpus, max_concurrency=cfg.service.max_concurrency,
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node_id, soft=False),
     )

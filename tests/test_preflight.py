@@ -102,7 +102,7 @@ def test_data_mistakes_name_the_column(tmp_path, mutate, message):
     path = tmp_path / "train.parquet"
     mutate(_frame()).to_parquet(path)
     code, text = preflight("+recipe=adamame", f"data.train_files={path}", f"data.val_files={path}")
-    assert message in text, text
+    assert code == 1 and message in text, text  # each is an error: preflight fails
 
 
 def test_missing_data_file(tmp_path):

@@ -160,11 +160,25 @@ def questions(tmp_path) -> Path:
     ("HF_HUB_OFFLINE", True, "HF_HUB_OFFLINE is set"),
 ])
 def test_generate_offline_says_what_to_do(questions, tmp_path, monkeypatch, capsys, setting, value, cause):
+    """The test sets what it depends on: online unless the case says offline (whatever HF_HUB_OFFLINE or
+    TRANSFORMERS_OFFLINE the shell exported), and name resolution answered here, never by DNS."""
+    import socket
+
     from huggingface_hub import constants
 
     from verl_multiling.evaluation.cli import generate_main
 
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, setting, value)
+    resolved: list[str] = []
+
+    def no_such_host(host, *args, **kwargs):
+        resolved.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
     code = generate_main(["--data", str(questions), "--model", "verl-multiling-tests/no-such-model",
                           "--out", str(tmp_path / "out.jsonl"), "--k", "1"])
     err = capsys.readouterr().err
@@ -172,6 +186,7 @@ def test_generate_offline_says_what_to_do(questions, tmp_path, monkeypatch, caps
     assert err.startswith("error: could not load the model 'verl-multiling-tests/no-such-model'"), err
     assert cause in err and "pass --model DIR" in err and "Traceback" not in err
     assert not (tmp_path / "out.jsonl").exists() or (tmp_path / "out.jsonl").read_text() == ""
+    assert resolved == (["no-such-host.invalid"] if setting == "ENDPOINT" else [])  # offline: no lookup at all
 
 
 def test_generate_local_directory_without_config(questions, tmp_path, capsys):

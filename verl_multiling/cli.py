@@ -2,6 +2,7 @@
 
     verl-multiling preflight +recipe=adamame [hydra overrides ...] [--rollouts FILE] [--step T] [--static]
     verl-multiling smoke +recipe=adamame [--steps 2] [--json out.json] [--sampled] [hydra overrides ...]
+    verl-multiling miniature +recipe=adamame [--steps N] [--seed S] [--languages en,fr] [--json PATH] [hydra overrides ...]
     verl-multiling recipes
     verl-multiling eval RUN.jsonl [RUN2.jsonl ...] --out DIR [--k 1,4] [--budget 4096]
     verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("--verbose", action="store_true",
                      help="also show verl's import-time warnings (no accelerator, optional engines not installed)")
     sub.add_parser("smoke", add_help=False, help="real main_ppo GRPO steps of a recipe on CPU with a tiny model")
+    sub.add_parser("miniature", add_help=False,
+                   help="train a tiny model for real on CPU with a recipe and with plain GRPO, before/after")
     sub.add_parser("recipes", help="list the recipes usable as +recipe=NAME")
     sub.add_parser("eval", add_help=False,
                    help="accuracy, language fidelity and token efficiency of generations (eval -h)")
@@ -78,6 +81,13 @@ def _smoke(argv: list[str]) -> int:
         return 2
 
 
+def _miniature(argv: list[str]) -> int:
+    """Flags and Hydra overrides may come in any order (overrides never start with '-')."""
+    from verl_multiling.miniature.cli import miniature_main
+
+    return miniature_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     code = _dispatch(list(sys.argv[1:] if argv is None else argv))
     if argv is None:  # the console script: the process ends right after
@@ -97,6 +107,8 @@ def _fast_exit() -> None:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "smoke":
         return _smoke(argv[1:])
+    if argv and argv[0] == "miniature":
+        return _miniature(argv[1:])
     if argv and argv[0] in ("eval", "generate"):
         from verl_multiling.evaluation.cli import main as evaluation_main
 

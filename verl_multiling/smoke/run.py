@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,9 +67,15 @@ def read_metrics(path: Path) -> list[dict]:
     return [{"step": k, "metrics": steps[k]} for k in sorted(steps)]
 
 
+_STEP_LINE = re.compile(r"(?:^|\s)step:(\d+) - ")
+
+
 def run_main_ppo(command: list[str], env: dict[str, str], log_path: Path, stream: TextIO, verbose: bool,
-                 timeout_s: float | None, steps: int) -> int:
-    """Run main_ppo in its own process group, log everything to ``log_path``, show step progress."""
+                 timeout_s: float | None, steps: int, label: str = "smoke") -> int:
+    """Run main_ppo in its own process group, log everything to ``log_path``, show step progress.
+
+    verl prints one ``step:K - metric:value ...`` line per step (behind Ray's ``(TaskRunnerV1 pid=...)`` prefix
+    when the trainer runs in an actor); step 0 is the validation before training."""
     started = time.perf_counter()
     last = started
     with log_path.open("w", encoding="utf-8") as log:
@@ -79,10 +86,10 @@ def run_main_ppo(command: list[str], env: dict[str, str], log_path: Path, stream
                 log.write(line)
                 if verbose:
                     stream.write(line)
-                elif line.startswith("step:"):
+                elif (match := _STEP_LINE.search(line)) is not None:
                     now = time.perf_counter()
-                    step = line.split(" ", 1)[0].split(":", 1)[1]
-                    stream.write(f"[smoke] step {step}/{steps} logged ({now - last:.0f} s)\n")
+                    step = match.group(1)
+                    stream.write(f"[{label}] step {step}/{steps} logged ({now - last:.0f} s)\n")
                     stream.flush()
                     last = now
                 if timeout_s is not None and time.perf_counter() - started > timeout_s:

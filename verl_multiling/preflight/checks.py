@@ -245,6 +245,7 @@ from verl_multiling.preflight.data_check import (  # noqa: E402
     check_tapo_columns,
     check_train_rows,
     data_file_summary,
+    gold_required,
     recipe_columns,
     total_steps,
 )

@@ -22,7 +22,8 @@ what is checked here for each:
   Any 0-row file is an error naming its field.
 
 Per row, the reward managers read (checked the same way, :mod:`verl_multiling.reward_managers.base`):
-the gold answer ``reward_model[multiling.ground_truth_key]``; the query language: the
+the gold answer ``reward_model[multiling.ground_truth_key]`` (not PB-RLSVR with ``multiling.pb_rlsvr.gold=none``,
+which reads it only to report ``acc``: rows without one are a note, :func:`gold_required`); the query language: the
 ``multiling.lang_key`` column when its value is not null, else ``extra_info[lang_key]``, normalised
 with :func:`~verl_multiling.scorers.language_id.normalise_lang` (``zh-CN`` -> ``zh``); TAPO's texts
 (:func:`~verl_multiling.rewards.tapo.row_text`) and PB-RLSVR's pivot y_en the same way (column, else
@@ -116,6 +117,21 @@ def recipe_columns(cfg: DictConfig, settings: MultilingConfig) -> tuple[str, ...
     except ValueError:
         pass  # reported by check_multiling
     return ()
+
+
+def gold_required(cfg: DictConfig, settings: MultilingConfig) -> bool:
+    """Whether the reward reads a gold answer in every row: every recipe but PB-RLSVR with
+    ``multiling.pb_rlsvr.gold=none`` (label-free: the gold answer, where a row has one, only gives the reported
+    ``acc``; :func:`verl_multiling.rewards.pb_rlsvr.prepare`). A PB-RLSVR node that does not read is reported
+    by check_multiling; here it counts as requiring gold."""
+    if settings.recipe != "pb_rlsvr":
+        return True
+    from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
+
+    try:
+        return PbRlsvrConfig.from_config(cfg).gold != "none"
+    except ValueError:
+        return True
 
 
 def _tapo_needs(cfg: DictConfig) -> tuple[str, list[tuple[str, str, str]]]:
@@ -339,10 +355,13 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig,
     summary = DataSummary(field, path, columns=[c for c in present if not c.startswith("__index_level_")])
     out: list[Finding] = []
     prompt_key = cfg.data.prompt_key
-    for column, fix in ((prompt_key, f"or set data.prompt_key (now {prompt_key!r})"),
-                        ("reward_model", "holding {'ground_truth': ...}")):
-        if column not in present:
-            out.append(Finding("error", field, f"{path} has no {column!r} column {fix}"))
+    needs_gold = gold_required(cfg, settings)
+    if prompt_key not in present:
+        out.append(Finding("error", field, f"{path} has no {prompt_key!r} column or set data.prompt_key "
+                                           f"(now {prompt_key!r})"))
+    if "reward_model" not in present:
+        out.append(Finding("error", field, f"{path} has no 'reward_model' column holding {{'ground_truth': ...}}")
+                   if needs_gold else _no_gold_note(field, path, "no 'reward_model' column: every row"))
     text_keys = recipe_columns(cfg, settings)
     pivot_key = text_keys[0] if settings.recipe == "pb_rlsvr" and text_keys else None
     columns = _selection(schema, prompt_key, settings.ground_truth_key, (settings.lang_key, *text_keys))
@@ -361,11 +380,23 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig,
         return out, summary
     out += _prompt_findings(counts, cfg, path, field, prompt_key)
     if counts.no_gold and "reward_model" in present:
-        out.append(Finding("error", field, f"{counts.no_gold}/{counts.rows} rows have no reward_model."
-                                           f"{settings.ground_truth_key} (the gold answer)"))
+        missing = f"{counts.no_gold}/{counts.rows} rows have no reward_model.{settings.ground_truth_key}"
+        if not needs_gold:
+            out.append(_no_gold_note(field, path, missing))
+        elif settings.recipe == "pb_rlsvr":
+            out.append(Finding("error", field, f"{missing} (the gold answer): multiling.pb_rlsvr.gold=gate|sum "
+                                               "uses it in every row (a row without one scores 0 with "
+                                               "reward_error=1); add it, or use gold=none for label-free training"))
+        else:
+            out.append(Finding("error", field, f"{missing} (the gold answer)"))
     out += _language_findings(counts, schema, settings, path, field)
     out += _recipe_findings(counts, cfg, settings, field, path)
     return out, summary
+
+
+def _no_gold_note(field: str, path: str, what: str) -> Finding:
+    return Finding("note", field, f"{path}: {what} without a gold answer: fine with multiling.pb_rlsvr.gold=none "
+                                  "(label-free), which reads it only to report acc (0, with has_gold=0, there)")
 
 
 def _prompt_findings(counts: RowCounts, cfg: DictConfig, path: str, field: str, prompt_key: str) -> list[Finding]:
@@ -522,5 +553,6 @@ def total_steps(cfg: DictConfig, n_train_rows: int | None) -> int | None:
 
 __all__ = [
     "BATCH_BYTES", "BATCH_ROWS", "DataSummary", "RowCounts", "check_data_file", "check_recipe_columns",
-    "check_tapo_columns", "check_train_rows", "data_file_summary", "recipe_columns", "scan_batches", "total_steps",
+    "check_tapo_columns", "check_train_rows", "data_file_summary", "gold_required", "recipe_columns", "scan_batches",
+    "total_steps",
 ]

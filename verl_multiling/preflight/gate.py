@@ -99,7 +99,8 @@ class Gate:
         if not self.at_startup and checks.uses_default_data(cfg):
             from verl_multiling.preflight.rollouts import load_rollouts, rows_as_dataset
 
-            frame = rows_as_dataset(load_rollouts(self.rollouts_path()), settings.lang_key)
+            rows = load_rollouts(self.rollouts_path(), need_gold=checks.gold_required(cfg, settings))
+            frame = rows_as_dataset(rows, settings.lang_key)
             return checks.check_recipe_columns(frame, cfg, settings, "rollouts", "sample rollouts") + [
                 Finding("note", "data.train_files",
                         f"not given; checking the bundled sample prompts ({len(frame)} prompts) instead")]
@@ -162,7 +163,7 @@ class Gate:
         manager = resolve_reward_manager_cls(self.cfg)
         if not issubclass(manager, MultilingRewardManager):
             return [Finding("note", "reward probe", f"{manager.__name__} is not a verl_multiling manager: not probed")]
-        rows = load_rollouts(self.rollouts_path())
+        rows = load_rollouts(self.rollouts_path(), need_gold=checks.gold_required(self.cfg, self.settings))
         languages = self.settings.languages or tuple(sorted(set().union(*data_languages.values()))) \
             or tuple(sorted({str(r.get("lang")) for r in rows}))
         chosen, missing = probe_rows(rows, languages)

@@ -1,7 +1,9 @@
 """Sample rollouts (JSONL) -> the one-sample-per-row ``DataProto`` that verl's reward loop scores.
 
 A rollout row has ``uid`` (its prompt group), ``lang``, ``question``, ``response``,
-``ground_truth`` (a string, or a list of accepted answers) and optionally ``data_source``. The bundled file
+``ground_truth`` (a string, or a list of accepted answers; optional where the reward needs no gold answer:
+PB-RLSVR with ``multiling.pb_rlsvr.gold=none``, ``load_rollouts(..., need_gold=False)``) and optionally
+``data_source``. The bundled file
 ``verl_multiling/data/sample_rollouts.jsonl`` holds 104 rollouts in 13 languages.
 """
 
@@ -20,9 +22,11 @@ REQUIRED_FIELDS = ("uid", "question", "response", "ground_truth")
 OPTIONAL_COLUMNS = ("pivot_response",)  # copied into the DataProto / data frame when the rollouts have them
 
 
-def load_rollouts(path: Path | str | None = None) -> list[dict]:
-    """Read rollouts; a malformed line or a missing field is an error naming the line and field."""
+def load_rollouts(path: Path | str | None = None, need_gold: bool = True) -> list[dict]:
+    """Read rollouts; a malformed line or a missing field is an error naming the line and field
+    (``ground_truth`` may be missing when ``need_gold`` is False: the row then has no gold answer)."""
     path = Path(path) if path is not None else BUNDLED_ROLLOUTS
+    required = REQUIRED_FIELDS if need_gold else tuple(k for k in REQUIRED_FIELDS if k != "ground_truth")
     rows = []
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
@@ -32,9 +36,9 @@ def load_rollouts(path: Path | str | None = None) -> list[dict]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            missing = [k for k in REQUIRED_FIELDS if k not in row]
+            missing = [k for k in required if k not in row]
             if missing:
-                raise ValueError(f"{path}:{number}: missing field(s) {missing}; rollouts need {list(REQUIRED_FIELDS)}")
+                raise ValueError(f"{path}:{number}: missing field(s) {missing}; rollouts need {list(required)}")
             rows.append(row)
     if not rows:
         raise ValueError(f"{path}: no rollouts")
@@ -67,7 +71,7 @@ def build_dataproto(rows: list[dict], tokenizer, lang_key: str = "lang", max_res
     non_tensor = {
         "uid": np.array([str(r["uid"]) for r in rows], dtype=object),
         "data_source": np.array([r.get("data_source", "preflight") for r in rows], dtype=object),
-        "reward_model": np.array([{"ground_truth": gold_value(r["ground_truth"]), "style": "rule"} for r in rows],
+        "reward_model": np.array([{"ground_truth": gold_value(r.get("ground_truth")), "style": "rule"} for r in rows],
                                  dtype=object),
         lang_key: np.array([r.get("lang") for r in rows], dtype=object),
         # the parallel-data fields travel in extra_info as in prepared data (TAPO's translation reference)
@@ -84,7 +88,9 @@ def build_dataproto(rows: list[dict], tokenizer, lang_key: str = "lang", max_res
 
 def gold_value(gold):
     """A rollout's gold answer as the dataset holds it: a string, or a list of accepted answers (aliases,
-    as a short-answer task gives them) kept as a list of strings."""
+    as a short-answer task gives them) kept as a list of strings; None (no gold answer) stays None."""
+    if gold is None:
+        return None
     if isinstance(gold, (list, tuple)):
         return [str(g) for g in gold]
     return str(gold)
@@ -99,7 +105,7 @@ def rows_as_dataset(rows: list[dict], lang_key: str = "lang"):
         seen.setdefault(str(r["uid"]), {
             "data_source": r.get("data_source", "preflight"),
             "prompt": [{"role": "user", "content": r["question"]}],
-            "reward_model": {"ground_truth": gold_value(r["ground_truth"]), "style": "rule"},
+            "reward_model": {"ground_truth": gold_value(r.get("ground_truth")), "style": "rule"},
             lang_key: r.get("lang"),
             "extra_info": {"uid": str(r["uid"]), **{k: r[k] for k in ("question", "question_en") if k in r}},
             **{k: r[k] for k in OPTIONAL_COLUMNS if k in r},

@@ -183,7 +183,7 @@ class Preflight:
 
         from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
 
-        rows = load_rollouts(self.rollouts_path)
+        rows = load_rollouts(self.rollouts_path, need_gold=checks.gold_required(self.cfg, self.settings))
         tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_dir)
         data = build_dataproto(rows, tokenizer, self.settings.lang_key)
         cfg = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=False))

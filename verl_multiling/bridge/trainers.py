@@ -160,4 +160,3 @@ BRIDGE_TRAINERS: dict[str, Any] = {
     registered: _bridge_trainer(_VERL_TRAINERS[mode], mode, registered)
     for registered, mode in BRIDGE_TRAINER_MODES.items()
 }
-MultilingPPOTrainerSync = BRIDGE_TRAINERS["multiling_sync"]

@@ -24,7 +24,7 @@ the per-sample trainer bridge (:mod:`verl_multiling.bridge`); the reward manager
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,6 @@ class AdaMameConfig:
     norm_by_std: bool = True
     epsilon: float = 1e-6
     total_steps: int | None = None  # T; None = the trainer's total_training_steps
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_algorithm(cls, algorithm: Any) -> AdaMameConfig:

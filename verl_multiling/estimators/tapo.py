@@ -42,12 +42,11 @@ from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize
 from verl_multiling.estimators.inputs import sequence_rewards
 from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import TAPO_MODES, load_node
+from verl_multiling.knobs import load_node
 
 R_TRANS_KEY = "r_trans"
 R_FMT_KEY = "r_fmt"
 U_TOKENS_KEY = "u_tokens"
-MODES = TAPO_MODES  # declared in verl_multiling.knobs
 BRIDGE_HINT = (
     "set trainer.v1.trainer_mode=multiling_sync (the +recipe=tapo default) so that the per-sample bridge "
     "passes each sample's reward_extra_info (r_trans, u_tokens) to the estimator"

@@ -9,7 +9,6 @@ scripted rollout (:mod:`verl_multiling.cpu.server`) can answer every prompt from
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -41,11 +40,6 @@ def tiny_model_dir(seed: int = 0) -> Path:
     GenerationConfig(eos_token_id=[eos], pad_token_id=tokenizer.pad_token_id).save_pretrained(str(staging))
     staging.rename(target) if not target.exists() else None
     return target
-
-
-def load_jsonl(path: str | os.PathLike) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def write_recipe_data(rollouts_path: str | os.PathLike, out_dir: Path, lang_key: str = "lang") -> tuple[Path, Path]:

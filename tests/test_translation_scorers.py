@@ -220,3 +220,59 @@ def test_metric_and_checkpoint_kind_must_agree(tiny_comets):
     kiwi_dir = str(tiny_comets["unified_metric"])
     kiwi = TranslationConfig.from_node({"metric": "cometkiwi", "comet": {"checkpoint": kiwi_dir, "device": "cpu"}})
     assert build_scorer(kiwi).score(["Two apples."], None, ["Deux pommes."])[0] >= 0.0
+
+
+# ---- COMET loading errors say what is wrong (issue 23: two broad excepts misreported them) --------------------
+
+def test_a_truncated_comet_checkpoint_is_named_corrupt_not_untrusted(tmp_path):
+    import torch
+
+    from verl_multiling.scorers.comet import _load_checkpoint
+
+    path = tmp_path / "model.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(64, 64)}}, path)
+    path.write_bytes(path.read_bytes()[:200])  # an interrupted copy
+    empty = tmp_path / "empty.ckpt"
+    empty.write_bytes(b"")
+    for broken in (path, empty):
+        for trust in (False, True):  # trusting a corrupt file would not help: the same message
+            with pytest.raises(ValueError, match=r"not a readable torch checkpoint, truncated or corrupt \(") as err:
+                _load_checkpoint(broken, trust)
+            assert "trust_checkpoint" not in str(err.value) and str(broken) in str(err.value)
+
+
+def test_a_checkpoint_pickling_objects_asks_for_trust(tmp_path):
+    import argparse
+
+    import torch
+
+    from verl_multiling.scorers.comet import _load_checkpoint
+
+    path = tmp_path / "model.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "hyper_parameters": argparse.Namespace(lr=1.0)}, path)
+    with pytest.raises(ValueError, match=r"pickles objects beyond tensors .* set "
+                                         r"multiling\.tapo\.translation\.comet\.trust_checkpoint=true"):
+        _load_checkpoint(path, trust=False)
+    assert _load_checkpoint(path, trust=True)["hyper_parameters"].lr == 1.0
+
+
+def test_an_unreadable_hub_cache_is_named_not_reported_missing(tmp_path, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.errors import HFValidationError
+
+    from verl_multiling.scorers.comet import _encoder_files
+
+    def unreadable(repo_id, filename, **kwargs):
+        raise PermissionError(13, "Permission denied", "/cache/models--xlm-roberta-large")
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", unreadable)
+    with pytest.raises(OSError, match=r"pretrained_model='xlm-roberta-large': the Hugging Face cache could not be "
+                                      r"read \(PermissionError: .*Permission denied"):
+        _encoder_files(tmp_path, {"pretrained_model": "xlm-roberta-large"}, None)
+
+    def refused(repo_id, filename, **kwargs):
+        raise HFValidationError(f"Repo id must be in the form 'repo_name': {repo_id!r}")
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", refused)  # not a hub name: not found, as before
+    with pytest.raises(FileNotFoundError, match=r"not found in .* or the Hugging Face cache; put them in"):
+        _encoder_files(tmp_path, {"pretrained_model": "not a hub name"}, None)

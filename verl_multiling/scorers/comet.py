@@ -356,14 +356,10 @@ def _encoder_files(root: Path, hparams: dict[str, Any], encoder_dir: str | Path 
     for directory in candidates:
         if all((directory / n).is_file() for n in names):
             return {n: directory / n for n in names}
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        found = {n: try_to_load_from_cache(pretrained, n) for n in names}
-        if all(isinstance(p, str) for p in found.values()):
-            return {n: Path(p) for n, p in found.items()}
-    except Exception:
-        pass
+    if pretrained:
+        found = _from_hub_cache(pretrained, names)
+        if found is not None:
+            return found
     raise FileNotFoundError(
         f"COMET encoder files {names} for pretrained_model={pretrained!r} not found in {[str(c) for c in candidates]} "
         "or the Hugging Face cache; put them in <checkpoint dir>/encoder/ (e.g. from xlm-roberta-large)"
@@ -379,15 +375,52 @@ def _special_id(tokenizer, token: str, fallback: int | None) -> int:
     return int(value)
 
 
+def _from_hub_cache(pretrained: str, names: Sequence[str]) -> dict[str, Path] | None:
+    """The files of hub model ``pretrained`` from the local Hugging Face cache, or None when they are not all
+    there (or ``pretrained`` is no hub name, or huggingface_hub is not installed). A cache that cannot be read
+    is an error saying so, not "not found"."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub.errors import HFValidationError
+    except ImportError:
+        return None
+    try:
+        found = {n: try_to_load_from_cache(pretrained, n) for n in names}
+    except HFValidationError:  # a local path or a name the hub refuses: nothing to find in the cache
+        return None
+    except OSError as exc:
+        raise OSError(f"COMET encoder files for pretrained_model={pretrained!r}: the Hugging Face cache could not be "
+                      f"read ({type(exc).__name__}: {exc}); fix its permissions or HF_HUB_CACHE, or put the files in "
+                      "<checkpoint dir>/encoder/") from exc
+    if all(isinstance(p, str) for p in found.values()):
+        return {n: Path(p) for n, p in found.items()}
+    return None
+
+
 def _load_checkpoint(path: Path, trust: bool) -> dict[str, Any]:
-    """torch.load with ``weights_only=True``; a checkpoint that pickles other objects needs ``trust``."""
+    """torch.load with ``weights_only=True``; a checkpoint that pickles other objects needs ``trust``.
+
+    Only torch's "Unsupported global" refusal asks for ``trust``; a truncated or corrupt file is named as such
+    (trusting it would not help)."""
+    import pickle
+
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):
+            raise ValueError(_corrupt_checkpoint(path, exc)) from exc
         if not trust:
-            raise ValueError(f"{path}: not loadable with weights_only=True ({type(exc).__name__}); if you trust the "
-                             "file set multiling.tapo.translation.comet.trust_checkpoint=true") from exc
+            raise ValueError(f"{path}: pickles objects beyond tensors (torch's weights_only=True refused it); if you "
+                             "trust the file set multiling.tapo.translation.comet.trust_checkpoint=true") from exc
+    except (RuntimeError, EOFError, ValueError) as exc:  # a broken zip archive, an empty or cut file
+        raise ValueError(_corrupt_checkpoint(path, exc)) from exc
     return torch.load(str(path), map_location="cpu", weights_only=False)
+
+
+def _corrupt_checkpoint(path: Path, exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "empty file"
+    return (f"{path}: not a readable torch checkpoint, truncated or corrupt ({type(exc).__name__}: {first}); "
+            "download or copy it again")
 
 
 # ---- a random checkpoint with the real architecture, built offline ----------------------------------------

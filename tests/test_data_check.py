@@ -149,9 +149,10 @@ def test_in_memory_frames_and_file_formats(cfgs, tmp_path):
     (tmp_path / "d.csv").write_text("a\n")
     _, found, summary = run(cfgs["adamame"], str(tmp_path / "d.csv"))
     assert summary is None and "loads only .parquet, .json, .jsonl" in errors(found)[0]
-    (tmp_path / "d.jsonl").write_text("{}\n")
+    (tmp_path / "d.jsonl").write_text('{"prompt": [{"role": "user", "content": "x"}]\n')  # cut short
     _, found, summary = run(cfgs["adamame"], str(tmp_path / "d.jsonl"))
-    assert summary is None and [f.level for f in found] == ["note"]
+    assert summary is None and [f.level for f in found] == ["error"]  # JSON is read and checked as verl reads it
+    assert found[0].message.startswith(f"{tmp_path / 'd.jsonl'} is not a JSON file verl can load")
 
 
 def test_a_200_mb_file_is_checked_in_bounded_memory(tmp_path):

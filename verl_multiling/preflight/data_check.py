@@ -4,17 +4,20 @@ What verl 0.9.1 does with ``data.train_files`` / ``data.val_files`` (``RLHFDatas
 ``verl/utils/dataset/rl_dataset.py``, the dataloaders in ``verl/trainer/ppo/v1/trainer_base.py``), and
 what is checked here for each:
 
-* only ``.parquet``, ``.json`` and ``.jsonl`` files load (anything else raises); JSON files are not read
-  here (a note says so);
+* only ``.parquet``, ``.json`` and ``.jsonl`` files load (anything else raises). JSON and JSONL get the same
+  checks as parquet, read by verl's own reader (``datasets.load_dataset("json")``: JSON Lines, or one JSON
+  array of rows) into a temporary Arrow cache;
 * ``data.train_max_samples`` / ``val_max_samples`` > 0 keep that many rows;
 * with ``data.filter_overlong_prompts=true`` (the recipes) a row whose ``data.prompt_key`` cannot be
   rendered by the chat template is dropped (``doc2len`` catches the error and returns
   ``max_prompt_length + 1``): no prompt (null), an empty message list, or anything but a list of
   ``{role, content}`` messages. With the filter off the same rows fail in the dataloader or at the rollout.
   Both are errors here, counted, with the fix;
-* the same filter drops prompts longer than ``data.max_prompt_length`` tokens. Counting them needs the
-  model's tokenizer, which neither check loads (startup must not, and preflight's static stage does not):
-  the row counts here are before that filter, which only lowers them, and a note says so;
+* the same filter drops prompts longer than ``data.max_prompt_length`` tokens with the model's chat
+  template. Preflight counts them with the model's tokenizer when it loads offline
+  (:mod:`verl_multiling.preflight.prompt_length`): a warning per file with the count, an error when no row is
+  left; main_ppo's start-up check never loads a tokenizer: there (and where preflight could not load it) the
+  row counts are before that filter, which only lowers them, and a note says so;
 * the train dataloader has ``batch_size = data.train_batch_size`` (``gen_batch_size`` when set) and
   ``drop_last=True``; steps per epoch = ``len(dataset) // data.train_batch_size``. Fewer usable rows
   than ``data.train_batch_size`` is therefore 0 steps: an error naming both (:func:`check_train_rows`);
@@ -29,10 +32,11 @@ with :func:`~verl_multiling.scorers.language_id.normalise_lang` (``zh-CN`` -> ``
 (:func:`~verl_multiling.rewards.tapo.row_text`) and PB-RLSVR's pivot y_en the same way (column, else
 ``extra_info``).
 
-Memory: the file is read with ``ParquetFile.iter_batches`` over only the columns and struct children
+Memory: a parquet file is read with ``ParquetFile.iter_batches`` over only the columns and struct children
 above (``extra_info.lang``, not all of ``extra_info``), in batches of at most :data:`BATCH_ROWS` rows and
 about :data:`BATCH_BYTES` bytes of the selected columns; each batch is reduced to counters and dropped.
-Peak memory is O(batch), not O(file) (docs figure: scripts/bench_data_check.py).
+Peak memory is O(batch), not O(file) (docs figure: scripts/bench_data_check.py). A JSON file's Arrow cache
+is memory-mapped and read in slices of :data:`BATCH_ROWS` rows (whole top-level columns).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from omegaconf import DictConfig
 
 from verl_multiling.config import MultilingConfig
 from verl_multiling.preflight.findings import ISO_639_1, Finding
+from verl_multiling.preflight.prompt_length import LengthCounts, PromptLengths, length_findings
 
 BATCH_ROWS = 8192  # most rows per streamed batch
 BATCH_BYTES = 4 << 20  # about this many uncompressed bytes of the selected columns per batch (4 MiB: +55 MB
@@ -61,9 +66,11 @@ class DataSummary:
     field: str
     path: str
     rows: int = 0  # rows in the file
-    usable: int = 0  # rows verl keeps: a prompt that is a non-empty list of messages (before the token filter)
+    usable: int = 0  # rows verl keeps: a prompt that is a non-empty list of messages (and, with lengths_counted,
+    # at most data.max_prompt_length tokens with the model's chat template; else before that filter)
     languages: dict[str, int] = dc_field(default_factory=dict)  # rows per normalised language, most first
     columns: list[str] = dc_field(default_factory=list)  # the schema's columns (not pandas' stored index)
+    lengths_counted: bool = False  # usable excludes the prompts verl's length filter drops (model's tokenizer)
 
     def __len__(self) -> int:
         return self.rows
@@ -96,6 +103,7 @@ class RowCounts:
     languages: Counter = dc_field(default_factory=Counter)  # normalised valid codes
     invalid: Counter = dc_field(default_factory=Counter)  # raw values that do not normalise to two letters
     texts: dict[str, _TextCounts] = dc_field(default_factory=dict)
+    lengths: LengthCounts | None = None  # over-long prompts, when the model's tokenizer counts them
 
     @property
     def refused(self) -> int:
@@ -269,7 +277,8 @@ def _count_prompts(counts: RowCounts, prompts) -> None:
     counts.bad_prompt += int(np.unique(owners[bad.to_numpy(zero_copy_only=False)]).size)
 
 
-def _count_batch(counts: RowCounts, batch, prompt_key: str, settings: MultilingConfig, pivot_key: str | None) -> None:
+def _count_batch(counts: RowCounts, batch, prompt_key: str, settings: MultilingConfig, pivot_key: str | None,
+                 lengths: PromptLengths | None = None) -> None:
     import pyarrow.compute as pc
 
     from verl_multiling.scorers.language_id import normalise_lang
@@ -279,6 +288,8 @@ def _count_batch(counts: RowCounts, batch, prompt_key: str, settings: MultilingC
     prompts = _column(batch, prompt_key)
     if prompts is not None:
         _count_prompts(counts, prompts)
+        if lengths is not None:  # the model's chat template on each usable prompt, as verl's filter does
+            counts.lengths.add(lengths, prompts.to_pylist())
     gold = _child(batch, "reward_model", settings.ground_truth_key)
     if gold is not None:  # old rule kept: None, or a blank string (a list of aliases is an answer)
         text = _as_text(gold, n)
@@ -318,22 +329,77 @@ def _text_present(schema, key: str) -> bool:
 
 
 def scan_batches(batches: Iterable, schema, prompt_key: str, settings: MultilingConfig,
-                 text_keys: Iterable[str] = (), pivot_key: str | None = None) -> RowCounts:
-    """Fold record batches into :class:`RowCounts` (each batch is dropped once counted)."""
-    counts = RowCounts(texts={k: _TextCounts(k, present=_text_present(schema, k)) for k in text_keys})
+                 text_keys: Iterable[str] = (), pivot_key: str | None = None,
+                 lengths: PromptLengths | None = None) -> RowCounts:
+    """Fold record batches into :class:`RowCounts` (each batch is dropped once counted); with ``lengths``,
+    also the prompts verl's length filter drops (:mod:`verl_multiling.preflight.prompt_length`)."""
+    counts = RowCounts(texts={k: _TextCounts(k, present=_text_present(schema, k)) for k in text_keys},
+                       lengths=LengthCounts() if lengths is not None else None)
     for batch in batches:
-        _count_batch(counts, batch, prompt_key, settings, pivot_key)
+        _count_batch(counts, batch, prompt_key, settings, pivot_key, lengths)
     return counts
+
+
+# ---- reading a file as verl does --------------------------------------------------------------------------
+
+
+class _Source:
+    """A data file's schema and its record batches over the selected columns (parquet: streamed from disk;
+    JSON/JSONL: verl's own reader, ``datasets.load_dataset('json')``, whose Arrow cache is memory-mapped)."""
+
+    def __init__(self, schema, batches):
+        self.schema, self.batches = schema, batches
+
+
+def _open_parquet(local: str, stack) -> _Source:
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(local, pre_buffer=False, buffer_size=1 << 20)  # pages streamed, not whole chunks
+    stack.callback(handle.close)
+
+    def batches(columns: list[str]):
+        return handle.iter_batches(batch_size=_batch_rows(handle.metadata, columns), columns=columns,
+                                   use_threads=False)  # one decoder thread: less allocator slack
+
+    return _Source(handle.schema_arrow, batches)
+
+
+def _open_json(local: str, stack) -> _Source:
+    """The file as verl 0.9.1's RLHFDataset reads it: ``datasets.load_dataset("json", data_files=...)`` (JSON
+    Lines, or one JSON array of rows), into a temporary cache directory removed afterwards."""
+    import tempfile
+
+    import datasets
+    from datasets.utils import logging as datasets_logging
+
+    cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="verl_multiling_json_"))
+    bars = datasets_logging.is_progress_bar_enabled()
+    datasets_logging.disable_progress_bar()
+    try:
+        table = datasets.load_dataset("json", data_files=local, cache_dir=cache)["train"].data.table
+    finally:
+        if bars:
+            datasets_logging.enable_progress_bar()
+
+    def batches(columns: list[str]):
+        top = list(dict.fromkeys(c.split(".")[0] for c in columns))  # whole structs: the table is memory-mapped
+        return table.select(top).to_batches(max_chunksize=BATCH_ROWS)
+
+    return _Source(table.schema, batches)
 
 
 # ---- findings --------------------------------------------------------------------------------------------
 
 
-def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig,
-                    field: str) -> tuple[list[Finding], DataSummary | None]:
+def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig, field: str,
+                    lengths: PromptLengths | None = None) -> tuple[list[Finding], DataSummary | None]:
     """A data file as verl 0.9.1 will load it: format, rows, prompts, gold answers, languages and the
-    recipe's columns. Streams only the needed columns (module docstring); returns the findings and a
-    :class:`DataSummary` (None when the file could not be read)."""
+    recipe's columns; with ``lengths`` (preflight, the model's tokenizer), the prompts verl's
+    ``filter_overlong_prompts`` drops. Parquet, JSON and JSONL get the same checks. Streams only the needed
+    columns (module docstring); returns the findings and a :class:`DataSummary` (None when the file could not
+    be read)."""
+    from contextlib import ExitStack
+
     local = os.path.expanduser(path)
     if not os.path.exists(local):
         return [Finding("error", field, f"{path} does not exist; prepare data with scripts/prepare_data.py")], None
@@ -341,16 +407,20 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig,
         return [Finding("error", field, f"{path}: verl 0.9.1's RLHFDataset loads only {', '.join(VERL_FORMATS)} "
                                         "files (it raises 'Unsupported file format'); convert it, e.g. with "
                                         "scripts/prepare_data.py")], None
-    if not local.endswith(".parquet"):
-        return [Finding("note", field, f"{path}: JSON data is not checked here (verl reads it with "
-                                       "datasets.load_dataset('json')); a parquet file gets the full check")], None
-    try:
-        import pyarrow.parquet as pq
+    with ExitStack() as stack:
+        parquet = local.endswith(".parquet")
+        try:
+            source = (_open_parquet if parquet else _open_json)(local, stack)
+        except Exception as exc:
+            cause = exc.__cause__ or exc  # datasets wraps the parser's error in DatasetGenerationError
+            what = "a readable parquet file" if parquet else "a JSON file verl can load (datasets.load_dataset('json'))"
+            return [Finding("error", field, f"{path} is not {what}: {type(cause).__name__}: {str(cause)[:300]}")], None
+        return _check_rows(path, source, cfg, settings, field, lengths)
 
-        handle = pq.ParquetFile(local, pre_buffer=False, buffer_size=1 << 20)  # pages streamed, not whole chunks
-        schema = handle.schema_arrow
-    except Exception as exc:
-        return [Finding("error", field, f"{path} is not a readable parquet file: {exc!r}")], None
+
+def _check_rows(path: str, source: _Source, cfg: DictConfig, settings: MultilingConfig, field: str,
+                lengths: PromptLengths | None) -> tuple[list[Finding], DataSummary | None]:
+    schema = source.schema
     present = list(schema.names)
     summary = DataSummary(field, path, columns=[c for c in present if not c.startswith("__index_level_")])
     out: list[Finding] = []
@@ -366,13 +436,16 @@ def check_data_file(path: str, cfg: DictConfig, settings: MultilingConfig,
     pivot_key = text_keys[0] if settings.recipe == "pb_rlsvr" and text_keys else None
     columns = _selection(schema, prompt_key, settings.ground_truth_key, (settings.lang_key, *text_keys))
     try:
-        batches = handle.iter_batches(batch_size=_batch_rows(handle.metadata, columns), columns=columns,
-                                      use_threads=False)  # one decoder thread: less allocator slack
-        counts = scan_batches(batches, schema, prompt_key, settings, text_keys, pivot_key)
+        counts = scan_batches(source.batches(columns), schema, prompt_key, settings, text_keys, pivot_key,
+                              lengths if prompt_key in present else None)
     except Exception as exc:
         return out + [Finding("error", field, f"{path}: reading its rows failed: {type(exc).__name__}: {exc}")], None
     summary.rows = counts.rows
     summary.usable = counts.rows - counts.refused if prompt_key in present else 0
+    if counts.lengths is not None and counts.rows:
+        out += length_findings(counts.lengths, lengths, summary.usable, path, field)
+        summary.usable -= counts.lengths.dropped
+        summary.lengths_counted = True
     summary.languages = dict(counts.languages.most_common())
     if not counts.rows:
         out.append(Finding("error", field, f"{path} has no rows: verl would train or validate on nothing; give "
@@ -513,7 +586,8 @@ def data_file_summary(path: str, summary: DataSummary, field: str, lang_key: str
 def check_train_rows(cfg: DictConfig, summaries: list[DataSummary]) -> list[Finding]:
     """Enough usable training rows for one batch: verl's train dataloader drops the last incomplete batch
     (``drop_last=True``), so steps per epoch = ``usable // data.train_batch_size`` where usable = rows with a
-    usable prompt (capped by ``data.train_max_samples`` when > 0), before the tokenizer's length filter."""
+    usable prompt (capped by ``data.train_max_samples`` when > 0), after the tokenizer's length filter when
+    preflight counted it (every summary ``lengths_counted``), else before it (a note says so)."""
     if not summaries:
         return []
     batch = int(cfg.data.train_batch_size)
@@ -522,12 +596,13 @@ def check_train_rows(cfg: DictConfig, summaries: list[DataSummary]) -> list[Find
     cap = int(cfg.data.get("train_max_samples", -1) or -1)
     n = min(usable, cap) if cap > 0 else usable
     out = []
-    if cfg.data.get("filter_overlong_prompts", True):
+    if cfg.data.get("filter_overlong_prompts", True) and not all(s.lengths_counted for s in summaries):
         out.append(Finding("note", "data.max_prompt_length",
                            f"verl also drops prompts longer than data.max_prompt_length={cfg.data.max_prompt_length}"
                            " tokens when it loads the data; counting them needs the model's tokenizer, which this "
-                           "check does not load: the row counts here are before that filter (verl prints 'filter "
-                           "dataset len')"))
+                           "check did not load (main_ppo's start-up check never does; preflight does when it loads "
+                           "offline): the row counts here are before that filter (verl prints 'filter dataset "
+                           "len')"))
     if n < batch:
         why = [f"{rows} rows in data.train_files"]
         if usable < rows:

@@ -7,8 +7,9 @@ fails*. In order:
 1. config (:meth:`Gate.config_checks`): every knob (the schema of :mod:`verl_multiling.knobs`), the estimator and
    trainer mode, the estimator/reward-manager contract, the reward manager and the user's task function (loaded
    as verl loads it, its signature bound to verl's call), verl's own ``validate_config``, the backends;
-2. data (:meth:`Gate.data_checks`): every local data file's columns, gold answers and language codes; rows for
-   one batch (remote files are a note);
+2. data (:meth:`Gate.data_checks`): every local data file's columns, gold answers and language codes (parquet,
+   JSON, JSONL); in preflight (not at start-up), the prompts verl's length filter drops, counted with the model's
+   tokenizer when it loads offline; rows for one batch (remote files are a note);
 3. scorers (:meth:`Gate.scorer_checks`): the language-ID backend can return every task and data language;
    no setting leaves a part constant (:mod:`verl_multiling.preflight.resolve`); checkpoint files, model
    directories and factories resolve; then, when the config itself has no error, one probe rollout per task
@@ -105,6 +106,7 @@ class Gate:
                 Finding("note", "data.train_files",
                         f"not given; checking the bundled sample prompts ({len(frame)} prompts) instead")]
         out: list[Finding] = []
+        lengths, loaded = None, self.at_startup  # preflight only: the model's tokenizer, loaded once, offline
         for field in ("data.train_files", "data.val_files"):
             summaries, complete = [], True
             for path in checks.data_files(cfg.data.get(field.split(".")[1])):
@@ -112,13 +114,20 @@ class Gate:
                     out.append(Finding("note", field, f"{path}: remote, not checked here"))
                     complete = False
                     continue
-                found, summary = checks.check_data_file(path, cfg, settings, field)
+                if not loaded:
+                    from verl_multiling.preflight.prompt_length import load_prompt_lengths
+
+                    lengths, note = load_prompt_lengths(cfg)
+                    out += [note] if note is not None else []
+                    loaded = True
+                found, summary = checks.check_data_file(path, cfg, settings, field, lengths)
                 out += found
                 complete = complete and summary is not None
                 summaries += [summary] if summary is not None else []
             self.summaries += summaries
             if field == "data.train_files":
-                self.n_train = sum(s.usable for s in summaries)  # rows verl keeps (before its token filter)
+                self.n_train = sum(s.usable for s in summaries)  # rows verl keeps (after its token filter when
+                # preflight counted it)
                 if complete:  # rows of every train file known: enough for one batch?
                     out += checks.check_train_rows(cfg, summaries)
         return out

@@ -178,3 +178,36 @@ def test_bad_flags_exit_2(argv, capsys):
         miniature_main(["+recipe=adamame", *argv])
     assert exc.value.code == 2
     assert argv[0] in capsys.readouterr().err
+
+
+def _result():
+    row = lambda acc, lpr: {"acc": acc, "lpr": lpr, "format_rate": None, "trans_chrf": None,
+                            "reflection_rate": None, "pivot_sim": None}
+    arm = lambda end_lpr: {"start": {"en": row(0.5, 1.0), "fr": row(0.8, 0.1)},
+                           "end": {"en": row(0.5, 1.0), "fr": row(0.7, end_lpr)}, "curve": []}
+    return {"recipe": "adamame", "seed": 3, "steps": 5, "arms": {"recipe": arm(0.9), "baseline": arm(0.0)}}
+
+
+def test_summary_effect_is_the_difference_of_the_arms_changes():
+    from verl_multiling.miniature.summary import effect, summary_lines
+
+    e = effect(_result(), "lpr")  # non-English languages only
+    assert e["recipe_delta"] == pytest.approx(0.8) and e["baseline_delta"] == pytest.approx(-0.1)
+    assert e["difference"] == pytest.approx(0.9) and e["end_gap"] == pytest.approx(0.9)
+    assert effect(_result(), "acc")["recipe_start"] == pytest.approx(0.65)
+    assert any("minimum Δ recipe − Δ baseline over 1 run(s): +0.900" in line for line in summary_lines([_result()]))
+
+
+def test_table_and_curve_show_both_arms(tmp_path):
+    from verl_multiling.miniature.report import table_rows, write_plot
+    from verl_multiling.miniature.run import curve
+
+    rows = table_rows(_result())
+    assert rows[0] == ["lang", "recipe: acc", "recipe: lpr", "baseline: acc", "baseline: lpr"]
+    assert rows[2] == ["fr", "80 -> 70", "10 -> 90", "80 -> 70", "10 -> 0"]
+    c = curve([{"step": 1, "metrics": {"critic/score/mean": 0.5}}], {0: _result()["arms"]["recipe"]["start"]})
+    assert c[0] == {"step": 0, "metrics": {"heldout/acc": 0.65, "heldout/acc_non_en": 0.8, "heldout/lpr": 0.55,
+                                           "heldout/lpr_non_en": 0.1}}
+    result = dict(_result())
+    result["arms"]["recipe"]["curve"] = c
+    assert write_plot(result, tmp_path / "c.png").stat().st_size > 1000

@@ -212,7 +212,7 @@ def build_warm_start(recipe: str, languages: Sequence[str], seed: int, out: Path
 
     from verl_multiling.miniature.assets import random_model, save_model
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    torch.set_num_threads(1)  # a tiny model: one thread is as fast, and never spins against a busy core
     model, tokenizer = random_model(seed)
     loss = sft(model, tokenizer, sft_pairs(recipe, languages, settings, seed), settings, seed, progress)
     save_model(model, tokenizer, out)

@@ -64,6 +64,7 @@ def test_verbose_installs_no_filter():
         assert warnings.filters == before
 
 
+@pytest.mark.slow
 def test_preflight_static_prints_no_verl_noise():
     """A fresh process (verl's warnings fire once, at import): the static checks print no verl noise."""
     out = subprocess.run([CLI, "preflight", "+recipe=adamame", "--static"], capture_output=True, text=True,

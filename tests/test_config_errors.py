@@ -129,6 +129,7 @@ def test_a_good_config_passes_and_errors_are_listed_together(compose, tmp_path, 
 # ---- the same checks at the start of main_ppo (the recipes' Hydra callback) -------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe, override, expected", [
     ("adamame", "algorithm.adamame.schedule=cosin", "algorithm.adamame.schedule"),
     ("reflection", "multiling.reflection.weight=high", "multiling.reflection.weight"),

@@ -195,6 +195,7 @@ def test_startup_findings_include_the_contract(compose):
 
 # ---- 3. main_ppo stops before Ray starts ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_main_ppo_with_a_mismatched_pair_stops_before_ray_starts(tmp_path):
     from verl_multiling.preflight.rollouts import rows_as_dataset
 

@@ -155,6 +155,7 @@ def test_in_memory_frames_and_file_formats(cfgs, tmp_path):
     assert found[0].message.startswith(f"{tmp_path / 'd.jsonl'} is not a JSON file verl can load")
 
 
+@pytest.mark.slow
 def test_a_200_mb_file_is_checked_in_bounded_memory(tmp_path):
     """scripts/bench_data_check.py builds ~200 MB of long prompts (row groups of 512 rows) and measures the
     check's peak RSS growth in a fresh process. Whole columns in memory cost ~260 MB on this file for TAPO

@@ -45,6 +45,7 @@ def tiny_model(tmp_path_factory, tokenizer_dir):
     return path
 
 
+@pytest.mark.slow
 def test_samples_with_a_model_then_counts(tmp_path, tiny_model, capsys):
     """The whole path: k samples per prompt from the model (resumable generate), each checked, the
     prompts classified. A random model never writes the right \\boxed{} answer: every prompt is too hard."""

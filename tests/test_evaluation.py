@@ -218,6 +218,7 @@ def tiny_model(tmp_path_factory, tokenizer_dir):
     return path
 
 
+@pytest.mark.slow
 def test_generator_resumes_without_duplicates(tmp_path, tiny_model):
     from verl_multiling.evaluation.generate import GenerationConfig, generate
     from verl_multiling.evaluation.io import read_jsonl_tolerant

@@ -77,6 +77,7 @@ def main_ppo(tmp_path, *overrides):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_main_ppo_with_a_401_digit_integer_stops_and_reports_every_error(tmp_path):
     """The command of issue 22: the huge integer, a NaN bonus and a missing train file; each one reported, exit 1
     before Ray starts (the check used to raise OverflowError, which Hydra turned into a warning)."""
@@ -90,6 +91,7 @@ def test_main_ppo_with_a_401_digit_integer_stops_and_reports_every_error(tmp_pat
     assert "Started a local Ray instance" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_main_ppo_stops_on_a_task_function_that_is_not_a_function(tmp_path):
     module = tmp_path / "task.py"
     module.write_text("compute_score = 42\n", encoding="utf-8")

@@ -4,6 +4,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "verl_multiling"
 
@@ -127,6 +129,7 @@ print(json.dumps({"before": before, "after": known()}))
 """
 
 
+@pytest.mark.slow
 def test_registration_through_the_reward_managers_alone():
     """The importlib route (reward.reward_manager.source=importlib) registers estimators and trainers.
 

@@ -191,6 +191,7 @@ def test_docs_config_md_is_generated_from_the_schema():
         assert f"## `{node}`" in text and f"| `{name}` |" in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_main_ppo_names_every_bad_field_before_ray_starts(tmp_path, recipe):
     """The real ``python -m verl.trainer.main_ppo +recipe=X`` with one bad value for every knob and a misspelt

@@ -53,6 +53,7 @@ def _run(*args):
     return out
 
 
+@pytest.mark.slow
 def test_verl_merger_then_lora_merge_gives_the_adapted_model(tmp_path, lora_checkpoint):
     import torch
     from peft import PeftModel

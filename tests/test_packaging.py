@@ -3,6 +3,8 @@
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,6 +33,7 @@ def test_license_is_an_spdx_expression():
 
 
 
+@pytest.mark.slow
 def test_setup_registration_check_prints_labelled_lists():
     """The check at the end of scripts/setup.sh, run as setup.sh runs it: one labelled list per kind, no
     name twice, and none of verl's import-time noise."""

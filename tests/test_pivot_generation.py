@@ -127,6 +127,7 @@ def test_gold_check_keep_flag_drop():
     assert [r["question_en"] for r in dropped] == ["q1", "q3"] and counts["dropped"] == 1
 
 
+@pytest.mark.slow
 def test_end_to_end_with_a_tiny_model_and_resume_after_a_crash(tiny_model, generator, train_parquet, tmp_path):
     out, work = tmp_path / "out.parquet", tmp_path / "work"
     settings = settings_for(tiny_model)
@@ -198,6 +199,7 @@ def test_shards_split_the_work_and_the_last_run_merges(tiny_model, generator, tr
     assert len(list(work.glob("part-*.jsonl"))) == 2
 
 
+@pytest.mark.slow
 def test_killed_script_restarts_where_it_stopped(tiny_model, train_parquet, tmp_path):
     """The real thing: SIGKILL the command-line job mid-run, rerun the same command, lose nothing."""
     out, work = tmp_path / "out.parquet", tmp_path / "work"

@@ -124,6 +124,7 @@ def test_cli_entry_point_help():
     assert out.returncode == 0 and "adamame" in out.stdout.split()
 
 
+@pytest.mark.slow
 def test_broken_install_fails_loudly(tmp_path):
     """verl swallows entry-point errors; ours are printed, and preflight stops with an error."""
     shadow = tmp_path / "transfer_queue"

@@ -49,6 +49,7 @@ def test_reward_manager_resolves_from_the_composed_config(adamame_cfg):
     assert resolve_reward_manager_cls(adamame_cfg) is AdaMameRewardManager
 
 
+@pytest.mark.slow
 def test_main_ppo_cfg_job_prints_the_recipe(tmp_path):
     """The real CLI, from a directory that is not the checkout."""
     out = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=adamame", "--cfg", "job"],

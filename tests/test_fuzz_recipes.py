@@ -283,11 +283,21 @@ U_CELLS = st.one_of(st.integers(-5, 12), st.integers(-10**30, 10**30), st.sample
                     float("inf"), -float("inf"), 1e30, "x"]))
 
 
+def non_finite_cell(value) -> bool:
+    """A cell the estimators refuse (an error naming the uids): NaN, ±inf or beyond float32, e.g. 10**400."""
+    if not isinstance(value, (int, float)):
+        return False
+    try:
+        v = float(value)
+    except OverflowError:
+        return True
+    return v != v or math.isinf(v) or abs(v) > np.finfo(np.float32).max
+
+
 def cleaned(value, length=None):
-    """What the estimator documents for a cell: None, NaN, inf, non-numbers -> 0; u beyond the response -> L."""
-    v = 0.0 if not isinstance(value, (int, float)) else float(value)
-    if v != v or math.isinf(v) or abs(v) > np.finfo(np.float32).max:
-        v = 0.0
+    """What the estimator documents for a finite cell: None and non-numbers -> 0; u beyond the response -> L.
+    (A non-finite cell is an error where the estimator reads it; in a column it does not read, any value will do.)"""
+    v = 0.0 if not isinstance(value, (int, float)) or non_finite_cell(value) else float(value)
     if length is not None:
         v = min(max(v, 0.0), float(length))
     return v
@@ -311,6 +321,11 @@ def test_tapo_advantages_finite_and_shaped(group_sizes, data, mode, norm, lam, f
         with pytest.raises(ValueError, match=f"tapo: {bad} of {n} samples have a non-finite reward"):
             compute_tapo_advantage(token_rewards, mask, index=index, config=algo, reward_extra_info=info)
         return
+    read = ["r_trans"] + (["r_fmt"] if format_weight else []) + (["u_tokens"] if mode == "step" else [])
+    if any(non_finite_cell(v) for key in read for v in info[key]):  # the columns the estimator reads
+        with pytest.raises(ValueError, match=r"tapo: reward_extra_info\['\w+'\] is not finite for \d+ of "):
+            compute_tapo_advantage(token_rewards, mask, index=index, config=algo, reward_extra_info=info)
+        return
     adv, ret = compute_tapo_advantage(token_rewards, mask, index=index, config=algo, reward_extra_info=info)
     assert adv.shape == (n, length) and adv.dtype == torch.float32
     assert torch.isfinite(adv).all()
@@ -332,13 +347,17 @@ def test_tapo_empty_batch(mode):
 
 
 def test_tapo_u_tokens_beyond_float_range_and_array_cells():
-    """float(10**400) raises OverflowError and an array cell is not one number: both read as 0 (documented)."""
-    for cell in (10**400, np.array([3.0, 4.0])):
-        info = {"r_trans": np.array([0.5, 0.2], dtype=object), "r_fmt": np.array([1.0, 1.0], dtype=object),
-                "u_tokens": np.array([cell, cell], dtype=object)}
-        adv, _ = compute_tapo_advantage(torch.ones(2, 4), torch.ones(2, 4), index=np.array(["a", "a"]),
-                                        config=OmegaConf.create({"tapo": {}}), reward_extra_info=info)
-        assert torch.isfinite(adv).all() and adv.shape == (2, 4)
+    """10**400 is beyond float range: an error naming the uids; an array cell is not one number: read as 0."""
+    info = lambda cell: {"r_trans": np.array([0.5, 0.2], dtype=object),  # noqa: E731
+                         "r_fmt": np.array([1.0, 1.0], dtype=object), "u_tokens": np.array([cell, cell], dtype=object)}
+    run = lambda cell: compute_tapo_advantage(torch.ones(2, 4), torch.ones(2, 4), index=np.array(["a", "a"]),  # noqa: E731
+                                              config=OmegaConf.create({"tapo": {}}), reward_extra_info=info(cell))
+    with pytest.raises(ValueError, match=r"tapo: reward_extra_info\['u_tokens'\] is not finite for 2 of 2 samples, "
+                                         r"uids \['a'\] \(0 NaN, 2 \+inf"):
+        run(10**400)
+    adv, _ = run(np.array([3.0, 4.0]))
+    ref, _ = run(0)
+    assert adv.shape == (2, 4) and torch.equal(adv, ref)
 
 
 def test_adamame_huge_rewards_without_std_normalisation_stay_finite():

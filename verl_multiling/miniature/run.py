@@ -106,7 +106,7 @@ def pivot_references(items: Sequence[Problem], seed: int, sft: SftSettings, work
         _say(stream, f"pivot job: {len(english)} English questions -> y_en with the pivot model")
         code = pivot_main(["--input", str(source), "--output", str(out), "--model", str(pivot_model),
                            "--backend", "transformers", "--max-new-tokens", "96", "--temperature", "0",
-                           "--work-dir", str(work / "pivot_work"), "--no-progress"])
+                           "--work-dir", str(work / "pivot_work"), "--no-progress", "--template", "{question}"])
         if code != 0:
             raise MiniatureError(f"the pivot job failed (exit {code}); see its output above")
     frame = pd.read_parquet(out)

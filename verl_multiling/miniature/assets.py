@@ -21,7 +21,7 @@ MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers"
 """The tiny Qwen2's shape (changing it changes the cache key)."""
 
 
-def _atomic_dir(target: Path, build) -> Path:
+def atomic_dir(target: Path, build) -> Path:
     """Build into a staging directory and rename it to ``target`` (a killed build leaves no half cache)."""
     if target.is_dir():
         return target
@@ -72,7 +72,7 @@ def tokenizer_key() -> str:
 
 
 def tokenizer_dir() -> Path:
-    return _atomic_dir(cache_dir() / "miniature" / f"tokenizer-{tokenizer_key()}", build_tokenizer)
+    return atomic_dir(cache_dir() / "miniature" / f"tokenizer-{tokenizer_key()}", build_tokenizer)
 
 
 def model_key() -> str:

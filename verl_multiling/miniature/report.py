@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from verl_multiling.miniature.figures import FIGURES
+from verl_multiling.miniature.figures import mean_over
+
 
 SIGNATURE = {
     "adamame": ("acc", "lpr"),
@@ -44,8 +45,6 @@ def table_rows(result: Mapping[str, Any]) -> list[list[str]]:
             for fig in figures:
                 start, end = arms[arm]["start"], arms[arm]["end"]
                 if lang == "mean":
-                    from verl_multiling.miniature.figures import mean_over
-
                     a, b = mean_over(start, fig), mean_over(end, fig)
                 else:
                     a, b = start.get(lang, {}).get(fig), end.get(lang, {}).get(fig)
@@ -103,5 +102,3 @@ def _plot_schedule(ax, result: Mapping[str, Any]) -> None:
     ys = [max(0.5 * (1 - math.cos(math.pi * t / steps)), 0.1) for t in xs]
     ax.plot(xs, ys, linestyle="--", color="grey", label="g(t)")
 
-
-FIGURE_NAMES = FIGURES

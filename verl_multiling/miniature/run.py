@@ -66,7 +66,7 @@ def warm_start_dir(recipe: str, languages: Sequence[str], seed: int, sft: SftSet
     """The cached warm start of ``recipe`` (built on first use, about a minute on 2 cores)."""
     import zlib
 
-    from verl_multiling.miniature.assets import _atomic_dir, model_key
+    from verl_multiling.miniature.assets import atomic_dir, model_key
     from verl_multiling.miniature.warm_start import build_warm_start
     from verl_multiling.offline_tokenizer import cache_dir
 
@@ -83,10 +83,7 @@ def warm_start_dir(recipe: str, languages: Sequence[str], seed: int, sft: SftSet
             last[0] = time.perf_counter()
             _say(stream, f"  SFT step {step}/{sft.steps} loss {loss:.3f} ({last[0] - started:.0f} s)")
 
-    loss = {}
-    _atomic_dir(target, lambda out: loss.setdefault(
-        "final", build_warm_start(recipe, languages, seed, out, sft, progress)))
-    return target
+    return atomic_dir(target, lambda out: build_warm_start(recipe, languages, seed, out, sft, progress))
 
 
 def pivot_references(items: Sequence[Problem], seed: int, sft: SftSettings, work: Path, stream: TextIO) -> dict:

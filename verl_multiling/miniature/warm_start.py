@@ -166,45 +166,6 @@ def sft(model, tokenizer, pairs: Sequence[tuple[str, str]], settings: SftSetting
     return sum(recent) / len(recent)
 
 
-def greedy_answers(model, tokenizer, questions: Sequence[str], max_new_tokens: int = 96,
-                   batch_size: int = 64) -> list[str]:
-    """Greedy completions (left-padded batches); used to check a warm start before it is cached."""
-    import torch
-
-    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    outs: list[str] = []
-    tokenizer.padding_side = "left"
-    for i in range(0, len(questions), batch_size):
-        prompts = [tokenizer.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
-                                                 tokenize=False) for q in questions[i:i + batch_size]]
-        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos,
-                                 pad_token_id=tokenizer.pad_token_id)
-        outs += tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-    return outs
-
-
-def sampled_answers(model, tokenizer, questions: Sequence[str], seed: int, temperature: float = 1.0,
-                    max_new_tokens: int = 96, batch_size: int = 64) -> list[str]:
-    """One sampled completion per question (the rollout's temperature), for warm-start statistics."""
-    import torch
-
-    torch.manual_seed(seed)
-    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    outs: list[str] = []
-    tokenizer.padding_side = "left"
-    for i in range(0, len(questions), batch_size):
-        prompts = [tokenizer.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
-                                                 tokenize=False) for q in questions[i:i + batch_size]]
-        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature,
-                                 top_k=0, top_p=1.0, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
-        outs += tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-    return outs
-
-
 def build_warm_start(recipe: str, languages: Sequence[str], seed: int, out: Path,
                      settings: SftSettings = SftSettings(), progress=None) -> float:
     """SFT a fresh tiny model on ``recipe``'s traces and save it to ``out``; returns the final loss."""

@@ -159,6 +159,7 @@ def test_generation_records_map_verls_dump_back_to_the_held_out_questions(tmp_pa
 
 @pytest.mark.parametrize("argv, message", [
     (["+recipe=adamame", "--languages", "fr,xx"], "xx not in the miniature task"),
+    (["+recipe=adamame", "--languages", ""], "--languages: (none) not in the miniature task"),
     (["+recipe=nope"], "+recipe=nope: no such recipe"),
     (["+recipe=adamame_sft"], "the miniature covers adamame, tapo, reflection, pb_rlsvr"),
     (["algorithm.adamame.bonus=0"], "give exactly one +recipe=NAME"),
@@ -170,7 +171,9 @@ def test_bad_arguments_are_messages(argv, message, capsys, tmp_path):
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["--steps", "0"], ["--lr", "-1"], ["--arms", "recipe,grpo"], ["--stpes", "3"]])
+@pytest.mark.parametrize("argv", [["--steps", "0"], ["--lr", "-1"], ["--arms", "recipe,grpo"], ["--stpes", "3"],
+                                  ["--steps", "99999999999999999999999999"], ["--lr", "nan"], ["--lr", "inf"],
+                                  ["--n", "1e9"]])
 def test_bad_flags_exit_2(argv, capsys):
     from verl_multiling.miniature.cli import miniature_main
 

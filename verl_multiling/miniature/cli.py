@@ -40,9 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive(parser: argparse.ArgumentParser, name: str, value: int | float | None) -> None:
-    if value is not None and not value > 0:
-        parser.error(f"--{name} must be > 0, got {value}")
+LIMITS = {"steps": 100_000, "prompts": 65_536, "n": 1024, "lr": 1.0, "eval_every": 100_000,
+          "sft_steps": 1_000_000, "timeout": 7 * 86_400}
+"""Upper bounds of the numeric flags: a typo such as ``--steps 10**26`` is an error, not a run that never ends."""
+
+
+def _in_range(parser: argparse.ArgumentParser, name: str, value: int | float | None) -> None:
+    high = LIMITS[name]
+    if value is not None and not 0 < value <= high:  # also refuses nan and inf
+        parser.error(f"--{name.replace('_', '-')} must be in (0, {high}], got {value}")
 
 
 def miniature_main(argv: Sequence[str]) -> int:
@@ -53,8 +59,8 @@ def miniature_main(argv: Sequence[str]) -> int:
     flags = [a for a in rest if a.startswith("-")]
     if flags:
         parser.error(f"unrecognized arguments: {' '.join(flags)}")
-    for name in ("steps", "prompts", "n", "lr", "eval_every", "sft_steps", "timeout"):
-        _positive(parser, name.replace("_", "-"), getattr(args, name))
+    for name in LIMITS:
+        _in_range(parser, name, getattr(args, name))
     arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
     if not arms or any(a not in ARMS for a in arms):
         parser.error(f"--arms: choose from {','.join(ARMS)}, got {args.arms!r}")
@@ -67,7 +73,8 @@ def miniature_main(argv: Sequence[str]) -> int:
 
     try:
         recipe, overrides = split_recipe(rest)
-        languages = tuple(x.strip() for x in args.languages.split(",")) if args.languages else DEFAULT_LANGUAGES
+        languages = (DEFAULT_LANGUAGES if args.languages is None
+                     else tuple(x.strip() for x in args.languages.split(",") if x.strip()))
         size = replace(RunSize(), steps=args.steps, prompts_per_step=args.prompts, n=args.n, lr=args.lr,
                        eval_every=args.eval_every or max(1, args.steps // 3))
         sft = SftSettings() if args.sft_steps is None else replace(SftSettings(), steps=args.sft_steps)

@@ -44,7 +44,7 @@ BOXED = re.compile(r"\\boxed\{[^{}]*\}")
 
 def unique_texts(n: int, lang: str | None = None) -> tuple[list[str], list[str], list[str]]:
     """n (response, pivot, lang) triples from the PB-RLSVR sample, each made unique by a fresh number."""
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     rows = [json.loads(x) for x in (DATA_DIR / "sample_pb_rlsvr_rollouts.jsonl").read_text(encoding="utf-8")
             .splitlines() if x.strip()]
@@ -171,7 +171,7 @@ def kind_texts() -> dict[str, dict[str, tuple[str, str]]]:
     """lang -> kind -> (response, pivot) from the ``-q1`` rollouts of the bundled sample (lorem and the
     pivot itself added)."""
     from verl_multiling.preflight.rollouts import load_rollouts
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for r in load_rollouts(DATA_DIR / "sample_pb_rlsvr_rollouts.jsonl"):

@@ -8,7 +8,7 @@
 Builds a JSONL file of ``--mb`` MB of generate-shaped records (about 8 KB each, multi-byte text), then
 appends ``--appends`` batches of ``--batch`` records and reports, per append: wall time, bytes the process
 read (the kernel's ``rchar`` from /proc/self/io, page cache included) and the growth of peak memory.
-The default writer is :class:`verl_multiling.resumable_jsonl.AppendOnlyJsonl` (opened once: its one
+The default writer is :class:`verl_multiling.plumbing.resumable_jsonl.AppendOnlyJsonl` (opened once: its one
 streaming pass is reported as ``open_s``); ``--legacy`` calls the given function once per batch instead.
 """
 
@@ -47,7 +47,7 @@ def record(i: int) -> dict:
 
 
 def build(path: Path, megabytes: float) -> int:
-    from verl_multiling.resumable_jsonl import encode_record
+    from verl_multiling.plumbing.resumable_jsonl import encode_record
 
     target, count, size = int(megabytes * 2**20), 0, 0
     with open(path, "wb") as handle:
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
                 legacy(path, batch)
         else:
             from verl_multiling.evaluation.generate import sample_key
-            from verl_multiling.resumable_jsonl import AppendOnlyJsonl
+            from verl_multiling.plumbing.resumable_jsonl import AppendOnlyJsonl
 
             t0 = time.perf_counter()
             writer = AppendOnlyJsonl(path, sample_key)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from verl_multiling.paths import DATA_DIR  # noqa: E402
+from verl_multiling.plumbing.paths import DATA_DIR  # noqa: E402
 
 
 def make_pairs(n: int) -> list[tuple[str, str, str]]:

@@ -105,7 +105,7 @@ def load_rollouts(path):
 
 
 def _sample_path():
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     return DATA_DIR / "sample_tapo_rollouts.jsonl"
 

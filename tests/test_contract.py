@@ -25,7 +25,7 @@ from verl_multiling.contract import (
     manager_writes,
     recipe_pairs,
 )
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 from verl_multiling.preflight.engines import CPU_PLATFORM, HF_CPU, check_rollout_engine
 from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
 

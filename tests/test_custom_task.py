@@ -24,7 +24,7 @@ def fn(name: str) -> list[str]:
 
 
 def rollouts(recipe: str, n: int | None = None) -> list[dict]:
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     rows = load_rollouts(DATA_DIR / ROLLOUTS[recipe])
     return rows if n is None else rows[:n]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf, open_dict
 
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 from verl_multiling.faults import (
     FaultPolicy,
     ScorerFailure,

@@ -380,7 +380,7 @@ def test_stuck_worker_is_killed_alone_and_the_warm_spare_takes_over():
 def test_a_kill_does_not_disturb_the_other_workers_calls(monkeypatch):
     """Issue 13 item 8: the old pool killed every worker (a pool restart, 4-9 s) when one call overran, and
     the calls in flight on the others ran again from scratch; now only the stuck worker goes."""
-    from verl_multiling import worker_pool
+    from verl_multiling.plumbing import worker_pool
 
     in_thread(check_answer, rf"\boxed{{{SYMBOLIC}}}", SYMBOLIC_GOLD)  # a warm pool
     _warm_spare()

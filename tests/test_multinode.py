@@ -105,7 +105,7 @@ def cluster(isolated_report):
 @pytest.fixture(scope="module")
 def rows():
     """One group per language of the bundled TAPO sample: 12 languages x 6 kinds = 72 rollouts."""
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     return [r for r in load_rollouts(DATA_DIR / "sample_tapo_rollouts.jsonl") if r["uid"].endswith("-q1")]
 

@@ -16,7 +16,7 @@ def test_every_subpackage_is_listed_in_pyproject():
 
 
 def test_recipes_and_launchers_exist():
-    from verl_multiling.paths import recipe_names, recipes_dir
+    from verl_multiling.plumbing.paths import recipe_names, recipes_dir
 
     assert "adamame" in recipe_names()
     for script in ("run_grpo_1gpu.sh", "run_grpo_multinode_fsdp.sh", "run_grpo_multinode_megatron.sh"):

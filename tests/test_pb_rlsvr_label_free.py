@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from omegaconf import open_dict
 
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.data_check import check_data_file, gold_required
 from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts, rows_as_dataset

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf, open_dict
 
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 from verl_multiling.rewards.pb_rlsvr import (
     EXTRA_KEYS,
     PbRlsvrConfig,

@@ -138,7 +138,7 @@ def run_launcher(tmp_path, script, **env):
     import shlex
     import subprocess
 
-    from verl_multiling.paths import recipes_dir
+    from verl_multiling.plumbing.paths import recipes_dir
 
     bin_dir, log = tmp_path / "bin", tmp_path / f"{script}.log"
     bin_dir.mkdir(exist_ok=True)

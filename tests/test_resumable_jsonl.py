@@ -1,4 +1,4 @@
-"""The append-only writer of the two resumable jobs (verl_multiling/resumable_jsonl.py), issue 13 items 1-3.
+"""The append-only writer of the two resumable jobs (verl_multiling/plumbing/resumable_jsonl.py), issue 13 items 1-3.
 
 * Kill and resume, both jobs (``verl-multiling generate``, the pivot-reference job), 0 lost and 0 duplicated:
   an in-process simulation of a SIGKILL at every byte offset of a run's writes (a kill leaves a prefix of
@@ -31,7 +31,7 @@ import pytest
 
 from verl_multiling.evaluation.generate import sample_key
 from verl_multiling.pivot_generation import SettingsFileError, check_settings, read_done, record_key
-from verl_multiling.resumable_jsonl import (
+from verl_multiling.plumbing.resumable_jsonl import (
     AppendOnlyJsonl,
     BadLinesError,
     FileInUseError,
@@ -39,7 +39,7 @@ from verl_multiling.resumable_jsonl import (
     field_key,
     scan,
 )
-from verl_multiling.resumable_jsonl import main as jsonl_main
+from verl_multiling.plumbing.resumable_jsonl import main as jsonl_main
 
 WORKER = Path(__file__).with_name("resumable_jobs_worker.py")
 _spec = importlib.util.spec_from_file_location("resumable_jobs_worker", WORKER)

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 from verl_multiling.scorers.semantic import (
     CALIBRATION,
     CachedEncoder,

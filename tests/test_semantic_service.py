@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf, open_dict
 
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, build_scorer
 from verl_multiling.scorers.semantic_service import (

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from verl_multiling import sft_filter as sf
-from verl_multiling.paths import DATA_DIR, recipes_dir
+from verl_multiling.plumbing.paths import DATA_DIR, recipes_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "filter_sft_traces.py"

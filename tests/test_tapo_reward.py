@@ -23,7 +23,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def sample():
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     return load_rollouts(DATA_DIR / SAMPLE)
 

@@ -68,7 +68,7 @@ def _smoke(argv: list[str]) -> int:
     flags = [a for a in rest if a.startswith("-")]
     if flags:
         parser.error(f"unrecognized arguments: {' '.join(flags)}")
-    from verl_multiling.quiet import configure
+    from verl_multiling.plumbing.quiet import configure
 
     configure(args.verbose)
     from verl_multiling.smoke.run import SmokeError, run_smoke
@@ -115,14 +115,14 @@ def _dispatch(argv: list[str]) -> int:
         return evaluation_main(argv)
     args = _parser().parse_args(argv)
     if args.command == "recipes":
-        from verl_multiling.paths import recipe_names
+        from verl_multiling.plumbing.paths import recipe_names
 
         print("\n".join(recipe_names()))
         return 0
     if args.workers < 1:
         print("--workers must be >= 1", file=sys.stderr)
         return 2
-    from verl_multiling.quiet import configure
+    from verl_multiling.plumbing.quiet import configure
 
     configure(args.verbose)
     from verl_multiling.preflight.run import run_preflight

@@ -114,7 +114,7 @@ def recipe_pairs() -> tuple[RecipePair, ...]:
     """Each RL recipe's pair, read from its YAML file (so it cannot disagree with the recipe)."""
     from omegaconf import OmegaConf
 
-    from verl_multiling.paths import recipes_dir
+    from verl_multiling.plumbing.paths import recipes_dir
 
     out = []
     for recipe in RECIPES:

@@ -108,7 +108,7 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
     written (checked before loading anything).
     """
     from verl_multiling.evaluation.generate import check_model_reachable
-    from verl_multiling.output_files import check_output_dir
+    from verl_multiling.plumbing.output_files import check_output_dir
 
     check_adapter(adapter_dir)
     model_dir, out_dir = Path(model_dir), Path(out_dir)

@@ -11,7 +11,7 @@ The job (``scripts/generate_pivot_references.py``, ``recipes/pb_rlsvr/generate_r
                                                                    any number of nodes on a shared disk)
       -> batches through a generator (vLLM on GPUs; transformers for small runs and tests)
       -> each finished batch is appended to WORK/part-<i>-of-<N>.jsonl, flushed and fsync'ed
-         (verl_multiling.resumable_jsonl: one writer per part file, locked)
+         (verl_multiling.plumbing.resumable_jsonl: one writer per part file, locked)
       -> when every key is done: merge -> output parquet (+ pivot_response, pivot_answer, pivot_correct),
          written to a temporary file and renamed, with the settings in the parquet metadata.
 
@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from verl_multiling.resumable_jsonl import AppendOnlyJsonl, BadLinesError, FileInUseError, scan
+from verl_multiling.plumbing.resumable_jsonl import AppendOnlyJsonl, BadLinesError, FileInUseError, scan
 
 GOLD_CHECKS = ("keep", "flag", "drop")
 BACKENDS = ("transformers", "vllm")
@@ -613,7 +613,7 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     from verl_multiling.evaluation.generate import check_model_reachable
-    from verl_multiling.output_files import check_output_file
+    from verl_multiling.plumbing.output_files import check_output_file
 
     args = build_parser().parse_args(argv)
     work_dir = Path(args.work_dir or f"{args.output}.work")

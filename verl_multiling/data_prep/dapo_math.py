@@ -4,7 +4,7 @@ The authors release the set they trained on as verl parquet files in their repos
 (dayeonki/adamame, ``2_rl/data``): ``train`` = ``train/train_dapomath17k_5k.parquet`` (1,000 prompts per
 language, already kept by their difficulty filter) and ``val`` = ``val/val_dapomath17k.parquet`` (50 per
 language). No dataset hub hosts the translations, so the "hub" of this source is that release, downloaded
-once into the cache (:func:`verl_multiling.offline_tokenizer.cache_dir`); ``--local FILE`` reads the same
+once into the cache (:func:`verl_multiling.plumbing.offline_tokenizer.cache_dir`); ``--local FILE`` reads the same
 files, or any file with ``question``/``answer``/``lang`` columns (e.g. your own larger translated pool,
 the input of the difficulty filter).
 
@@ -104,7 +104,7 @@ def release_file(split: str, cache: Path | None = None,
     """
     if split not in RELEASE_FILES:
         raise SchemaError(f"--splits: dapomath17k has the released splits {sorted(RELEASE_FILES)}, not {split!r}")
-    from verl_multiling.offline_tokenizer import cache_dir
+    from verl_multiling.plumbing.offline_tokenizer import cache_dir
 
     target = (cache or cache_dir() / "adamame_release") / RELEASE_FILES[split]
     if target.is_file() and target.stat().st_size:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from verl_multiling.output_files import check_output_file
+from verl_multiling.plumbing.output_files import check_output_file
 
 __all__ = [
     "INCOMPLETE",

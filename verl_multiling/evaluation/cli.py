@@ -82,7 +82,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     args = _eval_parser().parse_args(argv)
     from pathlib import Path
 
-    from verl_multiling.quiet import configure
+    from verl_multiling.plumbing.quiet import configure
 
     configure(args.verbose)
 
@@ -151,11 +151,11 @@ def _generate_parser() -> argparse.ArgumentParser:
 def generate_main(argv: Sequence[str] | None = None) -> int:
     """Run ``generate``; returns the exit status."""
     args = _generate_parser().parse_args(argv)
-    from verl_multiling.quiet import configure
+    from verl_multiling.plumbing.quiet import configure
 
     configure(args.verbose)
     from verl_multiling.evaluation.generate import GenerationConfig, generate
-    from verl_multiling.resumable_jsonl import FileInUseError
+    from verl_multiling.plumbing.resumable_jsonl import FileInUseError
 
     try:
         config = GenerationConfig(

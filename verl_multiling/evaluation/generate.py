@@ -9,7 +9,7 @@ Output: one JSONL record per sample, the fields ``verl-multiling eval`` reads::
     {"run", "id", "lang", "sample_index", "question", "question_en", "ground_truth",
      "response", "num_tokens"}
 
-Resumable: the output is written by :class:`verl_multiling.resumable_jsonl.AppendOnlyJsonl`, keyed
+Resumable: the output is written by :class:`verl_multiling.plumbing.resumable_jsonl.AppendOnlyJsonl`, keyed
 by ``(lang, id, sample_index)``: one streaming pass at start collects the samples already written (they
 are skipped), each batch is appended and fsync'ed without reading the file again, and a line torn by a
 kill is cut in place (never a rewrite of the file), so the file ends with each sample exactly once. A bad
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
 from verl_multiling.evaluation.io import read_jsonl_tolerant
-from verl_multiling.resumable_jsonl import AppendOnlyJsonl
+from verl_multiling.plumbing.resumable_jsonl import AppendOnlyJsonl
 
 __all__ = ["GenerationConfig", "ModelUnavailable", "check_model_reachable", "generate", "load_questions",
            "pending_samples", "pick_backend", "sample_key"]
@@ -291,7 +291,7 @@ def generate(data: str | Path, model_path: str, out: str | Path, config: Generat
     """
     from tqdm import tqdm
 
-    from verl_multiling.output_files import check_output_file
+    from verl_multiling.plumbing.output_files import check_output_file
 
     out = Path(out)
     run = config.run or out.stem

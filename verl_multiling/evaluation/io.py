@@ -1,6 +1,6 @@
 """Read generation files (JSONL or parquet) into records; count tokens.
 
-JSONL files are read with :mod:`verl_multiling.resumable_jsonl` (the writer of ``verl-multiling generate``):
+JSONL files are read with :mod:`verl_multiling.plumbing.resumable_jsonl` (the writer of ``verl-multiling generate``):
 a torn last line left by a killed writer, even one cut inside a multi-byte UTF-8 character, is ignored.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from verl_multiling.resumable_jsonl import read_records
+from verl_multiling.plumbing.resumable_jsonl import read_records
 
 __all__ = ["read_generations", "read_jsonl_tolerant", "token_counter"]
 
@@ -18,7 +18,7 @@ def read_jsonl_tolerant(path: str | Path, hint: str | None = None) -> list[dict[
     """Records of a JSONL file (one JSON object a line); a torn last line (a killed writer) is ignored.
 
     Raises:
-        ValueError (:class:`~verl_multiling.resumable_jsonl.BadLinesError`): a complete line that is not a
+        ValueError (:class:`~verl_multiling.plumbing.resumable_jsonl.BadLinesError`): a complete line that is not a
         JSON object, naming the file, line numbers and how to move the bad lines aside (``hint``).
     """
     return read_records(path, hint=hint)[0]
@@ -52,12 +52,12 @@ def token_counter(name: str | Path | None = None) -> Callable[[str], int]:
     """A function counting the tokens of a text (no special tokens added).
 
     ``name``: a tokenizer directory or hub name; ``None`` = the offline Qwen2.5 tokenizer
-    (:func:`verl_multiling.offline_tokenizer.offline_tokenizer_dir`). A directory holding
+    (:func:`verl_multiling.plumbing.offline_tokenizer.offline_tokenizer_dir`). A directory holding
     ``tokenizer.json`` is read with ``tokenizers`` directly (no transformers import, ~1 s);
     anything else goes through ``transformers.AutoTokenizer``.
     """
     if name is None:
-        from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+        from verl_multiling.plumbing.offline_tokenizer import offline_tokenizer_dir
 
         name = offline_tokenizer_dir()
     path = Path(name)

@@ -13,7 +13,7 @@ import shutil
 import zlib
 from pathlib import Path
 
-from verl_multiling.offline_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS, cache_dir
+from verl_multiling.plumbing.offline_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS, cache_dir
 
 TOKENIZER_VOCAB = 2048
 MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,

@@ -64,7 +64,7 @@ def miniature_main(argv: Sequence[str]) -> int:
     arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
     if not arms or any(a not in ARMS for a in arms):
         parser.error(f"--arms: choose from {','.join(ARMS)}, got {args.arms!r}")
-    from verl_multiling.quiet import configure
+    from verl_multiling.plumbing.quiet import configure
 
     configure(args.verbose)
     from verl_multiling.miniature.run import DEFAULT_LANGUAGES, MiniatureError, MiniatureOptions, run_miniature

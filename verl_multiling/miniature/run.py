@@ -68,7 +68,7 @@ def warm_start_dir(recipe: str, languages: Sequence[str], seed: int, sft: SftSet
 
     from verl_multiling.miniature.assets import atomic_dir, model_key
     from verl_multiling.miniature.warm_start import build_warm_start
-    from verl_multiling.offline_tokenizer import cache_dir
+    from verl_multiling.plumbing.offline_tokenizer import cache_dir
 
     key = zlib.crc32(repr((model_key(), tuple(languages), asdict(sft))).encode())
     target = cache_dir() / "miniature" / f"warm-{recipe}-s{seed}-{key:08x}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from verl_multiling.paths import DATA_DIR
+from verl_multiling.plumbing.paths import DATA_DIR
 
 BUNDLED_ROLLOUTS = DATA_DIR / "sample_rollouts.jsonl"
 REQUIRED_FIELDS = ("uid", "question", "response", "ground_truth")

@@ -162,7 +162,7 @@ class Preflight:
         return f"the bundled sample rollouts ({path.name})"
 
     def resolve_tokenizer(self) -> str:
-        from verl_multiling.offline_tokenizer import offline_tokenizer_dir
+        from verl_multiling.plumbing.offline_tokenizer import offline_tokenizer_dir
 
         model = self.cfg.actor_rollout_ref.model
         path = model.get("tokenizer_path") or model.path

@@ -56,7 +56,7 @@ from verl_multiling.rewards.task import (
     outcome_from_result,
 )
 from verl_multiling.rewards.task_worker import FunctionSpec
-from verl_multiling.worker_pool import WorkerPool
+from verl_multiling.plumbing.worker_pool import WorkerPool
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The user's task function in killable worker processes: a call that hangs or spins costs its timeout, then
-its worker is killed (:mod:`verl_multiling.worker_pool`); nothing it raises or returns leaves unchecked.
+its worker is killed (:mod:`verl_multiling.plumbing.worker_pool`); nothing it raises or returns leaves unchecked.
 
 A function loaded in the reward worker cannot be sent to another process (verl loads the module file under
 a name no other process can import), so each worker loads it itself from ``reward.custom_reward_function``
@@ -12,7 +12,7 @@ worker.
 of the return value (a float, or a dict of plain values) or the reason it holds no number; anything the
 function raises, ``BaseException`` included (``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit``),
 comes back as a :class:`TaskFunctionError` naming it. A function that kills its worker (``os._exit``, a
-crash in C) is a :class:`~verl_multiling.worker_pool.WorkerDied`; one that overruns the limit a
+crash in C) is a :class:`~verl_multiling.plumbing.worker_pool.WorkerDied`; one that overruns the limit a
 ``TimeoutError``. This module imports only the standard library and :mod:`verl_multiling.rewards.task`, so a
 worker starts in about the time the user's own module takes to import.
 

@@ -500,7 +500,7 @@ def build_random_checkpoint(path: str | Path, class_identifier: str = "regressio
 
 
 def _corpus() -> list[str]:
-    from verl_multiling.paths import DATA_DIR
+    from verl_multiling.plumbing.paths import DATA_DIR
 
     lines = []
     for name in ("sample_tapo_rollouts.jsonl", "sample_rollouts.jsonl"):

@@ -70,7 +70,7 @@ from typing import Any, Callable
 
 from verl_multiling.scorers.answer_complexity import too_complex
 from verl_multiling.scorers.numerals import numbers_match, to_ascii_digits
-from verl_multiling.worker_pool import WorkerPool
+from verl_multiling.plumbing.worker_pool import WorkerPool
 
 __all__ = [
     "AnswerCheck",
@@ -442,7 +442,7 @@ class _SlowBudget:
             self._timeouts = []
 
 
-#: the shared killable pool (:mod:`verl_multiling.worker_pool`): a worker overrunning a call is killed alone
+#: the shared killable pool (:mod:`verl_multiling.plumbing.worker_pool`): a worker overrunning a call is killed alone
 #: and a warm spare takes its place; a worker that died under a call is replaced and the call retried
 _POOL = WorkerPool("math-verify", warm_up=_warm_up_worker, size=_pool_size, spares=_spare_count,
                    attempts=_POOL_ATTEMPTS)

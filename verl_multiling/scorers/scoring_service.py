@@ -37,7 +37,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from verl_multiling.faults import FaultPolicy, Outcome, ScorerGuard, ScorerUnavailable
-from verl_multiling.process_cache import once_per_key
+from verl_multiling.plumbing.process_cache import once_per_key
 from verl_multiling.scorers.translation import ChrFScorer, TranslationConfig, TranslationScorer, get_local_scorer
 
 logger = logging.getLogger(__name__)

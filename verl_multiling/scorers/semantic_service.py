@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from verl_multiling.process_cache import once_per_key
+from verl_multiling.plumbing.process_cache import once_per_key
 from verl_multiling.scorers.scoring_service import NAMESPACE, BatchingScorer, current_job_id
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, build_scorer
 from verl_multiling.scorers.translation_base import TranslationScorer

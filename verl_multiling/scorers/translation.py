@@ -27,7 +27,7 @@ from typing import Any
 from verl_multiling.confnode import check_device
 from verl_multiling.knobs import SERVICE_MODES as KNOB_SERVICE_MODES
 from verl_multiling.knobs import TRANSLATION_METRICS
-from verl_multiling.process_cache import once_per_key
+from verl_multiling.plumbing.process_cache import once_per_key
 from verl_multiling.scorers.translation_base import TranslationScorer
 
 __all__ = ["METRICS", "ChrFScorer", "CometSettings", "TranslationConfig", "TranslationScorer", "build_scorer",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from verl_multiling.offline_tokenizer import cache_dir, offline_tokenizer_dir
+from verl_multiling.plumbing.offline_tokenizer import cache_dir, offline_tokenizer_dir
 
 TINY_MODEL = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
               "num_key_value_heads": 2, "max_position_embeddings": 4096, "tie_word_embeddings": True}

@@ -31,7 +31,7 @@ def split_recipe(overrides: Sequence[str]) -> tuple[str, list[str]]:
         raise SmokeError("give exactly one +recipe=NAME (see `verl-multiling recipes`), e.g. "
                          "`verl-multiling smoke +recipe=adamame`")
     name = recipes[0].split("=", 1)[1]
-    from verl_multiling.paths import recipe_names
+    from verl_multiling.plumbing.paths import recipe_names
 
     if name not in recipe_names():
         raise SmokeError(f"+recipe={name}: no such recipe; choose one of {', '.join(recipe_names())}")

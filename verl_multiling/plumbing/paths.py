@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # verl_multiling/ (this file is in plumbing/)
 DATA_DIR = PACKAGE_DIR / "data"
 
 

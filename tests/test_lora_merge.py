@@ -65,7 +65,7 @@ def test_verl_merger_then_lora_merge_gives_the_adapted_model(tmp_path, lora_chec
     adapter = json.loads((hf / "lora_adapter" / "adapter_config.json").read_text())
     assert (adapter["r"], adapter["lora_alpha"]) == (4, 8)  # from lora_train_meta.json
     merged_dir = tmp_path / "merged"
-    from verl_multiling.lora_merge import main
+    from verl_multiling.jobs.lora_merge import main
 
     assert main(["--model", str(hf), "--adapter", str(hf / "lora_adapter"), "--out", str(merged_dir)]) == 0
 
@@ -91,7 +91,7 @@ def test_verl_merger_then_lora_merge_gives_the_adapted_model(tmp_path, lora_chec
 
 
 def test_lora_merge_refuses_a_zero_alpha(tmp_path, lora_checkpoint):
-    from verl_multiling.lora_merge import main
+    from verl_multiling.jobs.lora_merge import main
 
     adapter = tmp_path / "adapter"
     adapter.mkdir()
@@ -151,7 +151,7 @@ def _config(adapter, **changes) -> str:
 ])
 def test_lora_merge_refuses_a_non_finite_or_non_positive_rank_or_alpha(tmp_path, tiny_lora, capsys, changes, field,
                                                                        wanted):
-    from verl_multiling.lora_merge import main
+    from verl_multiling.jobs.lora_merge import main
 
     base, adapter = tiny_lora
     bad = _adapter_with(tmp_path, adapter, _config(adapter, **changes))
@@ -167,7 +167,7 @@ def test_lora_merge_refuses_a_non_finite_or_non_positive_rank_or_alpha(tmp_path,
     ("{\"r\": 2,", "not valid JSON"),
 ])
 def test_lora_merge_names_an_adapter_config_that_is_not_an_object(tmp_path, tiny_lora, capsys, text, wanted):
-    from verl_multiling.lora_merge import main
+    from verl_multiling.jobs.lora_merge import main
 
     base, adapter = tiny_lora
     bad = _adapter_with(tmp_path, adapter, text)
@@ -181,7 +181,7 @@ def test_lora_merge_checks_the_merged_weights_are_finite_before_writing(tmp_path
     import torch
     from safetensors.torch import load_file, save_file
 
-    from verl_multiling.lora_merge import main
+    from verl_multiling.jobs.lora_merge import main
 
     base, adapter = tiny_lora
     bad = _adapter_with(tmp_path, adapter, (adapter / "adapter_config.json").read_text())
@@ -207,7 +207,7 @@ def test_lora_merge_checks_the_merged_weights_are_finite_before_writing(tmp_path
 def test_lora_merge_names_a_bad_path(tmp_path, tiny_lora, capsys, monkeypatch, case, wanted):
     from huggingface_hub import constants
 
-    from verl_multiling.lora_merge import main
+    from verl_multiling.jobs.lora_merge import main
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     base, adapter = tiny_lora

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from verl_multiling.pivot_generation import (
+from verl_multiling.jobs.pivot_generation import (
     JobSettings,
     SamplingSettings,
     TransformersGenerator,
@@ -245,7 +245,7 @@ def offline(monkeypatch):
 
 
 def test_restart_refuses_a_directory_that_is_not_its_work_dir(train_parquet, tmp_path, capsys, offline):
-    from verl_multiling.pivot_generation import main
+    from verl_multiling.jobs.pivot_generation import main
 
     work = tmp_path / "mywork"
     (work / "sub").mkdir(parents=True)
@@ -261,7 +261,7 @@ def test_restart_refuses_a_directory_that_is_not_its_work_dir(train_parquet, tmp
 
 
 def test_restart_deletes_only_the_files_the_job_wrote(train_parquet, tmp_path, capsys, offline):
-    from verl_multiling.pivot_generation import check_settings, main
+    from verl_multiling.jobs.pivot_generation import check_settings, main
 
     work, outside = tmp_path / "work", tmp_path / "outside.jsonl"
     check_settings(work, settings_for("verl-multiling-tests/no-such-model"))  # the job's settings.json
@@ -292,7 +292,7 @@ def test_restart_deletes_only_the_files_the_job_wrote(train_parquet, tmp_path, c
     ("temperature", "--temperature=-1.0: must be >= 0"),
 ])
 def test_bad_arguments_are_messages_with_exit_2(train_parquet, tmp_path, capsys, offline, case, wanted):
-    from verl_multiling.pivot_generation import main
+    from verl_multiling.jobs.pivot_generation import main
 
     work, extra = tmp_path / "work", []
     if case == "settings_dir":

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from verl_multiling.evaluation.generate import sample_key
-from verl_multiling.pivot_generation import SettingsFileError, check_settings, read_done, record_key
+from verl_multiling.jobs.pivot_generation import SettingsFileError, check_settings, read_done, record_key
 from verl_multiling.plumbing.resumable_jsonl import (
     AppendOnlyJsonl,
     BadLinesError,
@@ -414,7 +414,7 @@ def test_generate_stops_on_a_bad_line_in_the_middle_and_repair_keeps_the_rest(ba
 
 
 def test_pivot_job_names_a_bad_part_line_and_repair_keeps_the_finished_references(tmp_path, capsys):
-    from verl_multiling.pivot_generation import main
+    from verl_multiling.jobs.pivot_generation import main
 
     job = pivot_job(tmp_path, questions=4, size=12)
     box = Sandbox(tmp_path, job)
@@ -549,7 +549,7 @@ def test_appends_read_nothing_whatever_the_file_size(name, tmp_path, monkeypatch
 
         generate(job.data, "no-model", target, GenerationConfig(k=2, batch_size=2), sampler=sampler)
     else:
-        from verl_multiling.pivot_generation import run_job
+        from verl_multiling.jobs.pivot_generation import run_job
 
         class Reading(worker.PivotTextGenerator):
             def generate(self, prompts, sampling):

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from verl_multiling import sft_filter as sf
+from verl_multiling.jobs import sft_filter as sf
 from verl_multiling.plumbing.paths import DATA_DIR, recipes_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -517,7 +517,7 @@ def test_run_sft_filters_then_launches_torchrun(tmp_path, tokenizer_dir):
     assert merge_call[merge_call.index("--local_dir") + 1] == str(tmp_path / "ckpt" / "global_step_7")
     # then the adapter is folded into the weights: stage 2 starts from the merged model
     hf = str(tmp_path / "ckpt" / "global_step_7" / "merged_hf")
-    assert lora_merge_call == ["-m", "verl_multiling.lora_merge", "--model", hf, "--adapter", hf + "/lora_adapter",
+    assert lora_merge_call == ["-m", "verl_multiling.jobs.lora_merge", "--model", hf, "--adapter", hf + "/lora_adapter",
                                "--out", str(tmp_path / "ckpt" / "merged")]
     assert f"model.path={tmp_path / 'ckpt' / 'merged'}" in result.stdout
 

@@ -8,7 +8,7 @@
 #        (2) torchrun -m verl.trainer.sft_trainer +recipe=adamame_sft (arguments after the script
 #            name are forwarded to it as Hydra overrides, e.g. trainer.total_epochs=2);
 #        (3) verl.model_merger turns the last checkpoint into the base weights plus a LoRA adapter,
-#            and verl_multiling.lora_merge folds the adapter into the weights ($CKPT_DIR/merged), as the
+#            and verl_multiling.jobs.lora_merge folds the adapter into the weights ($CKPT_DIR/merged), as the
 #            authors' released stage 1 does (llamafactory-cli export): stage 2 (+recipe=adamame, a
 #            fresh LoRA) starts from that merged model.
 # Every path and size below can be overridden through the environment.
@@ -116,7 +116,7 @@ merge_last_checkpoint() {
     "$PYTHON" -m verl.model_merger merge --backend fsdp \
         --local_dir "$CKPT_DIR/global_step_${step}" --target_dir "$hf"
     # fold the adapter in: W' = W + (alpha / r) B A
-    "$PYTHON" -m verl_multiling.lora_merge --model "$hf" --adapter "$hf/lora_adapter" --out "$MERGED_DIR"
+    "$PYTHON" -m verl_multiling.jobs.lora_merge --model "$hf" --adapter "$hf/lora_adapter" --out "$MERGED_DIR"
     echo "stage 1 done. Stage 2: MODEL=$MERGED_DIR bash recipes/adamame/run_grpo_1gpu.sh" \
          "(or +recipe=adamame actor_rollout_ref.model.path=$MERGED_DIR)"
 }

@@ -23,7 +23,7 @@ MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-2048}
 GOLD_CHECK=${GOLD_CHECK:-flag}               # keep | flag | drop
 REPAIR=${REPAIR:-0}                          # 1: move bad work-file lines aside and go on (docs/resumable-jobs.md)
 SCRIPT=${SCRIPT:-$(python -c "import verl_multiling, pathlib; print(pathlib.Path(verl_multiling.__file__).parent.parent / 'scripts' / 'generate_pivot_references.py')")}
-[[ -f "$SCRIPT" ]] || SCRIPT="python -m verl_multiling.pivot_generation"
+[[ -f "$SCRIPT" ]] || SCRIPT="python -m verl_multiling.jobs.pivot_generation"
 
 ENGINES=$((GPUS_PER_NODE / TP))
 NUM_SHARDS=$((NNODES * ENGINES))

@@ -3,7 +3,8 @@
 ``load_records`` (:mod:`.sources`) -> ``build_rows`` (:mod:`.build`, applying :mod:`.templates`
 and :mod:`.schema`) -> ``write_parquet``. Command line: ``scripts/prepare_data.py``. AdaMame's RL
 prompts (translated DAPO-Math-17k, the authors' release): :mod:`.dapo_math`; the difficulty filter
-that keeps prompts a model solves sometimes: :mod:`.difficulty` (``scripts/difficulty_filter.py``).
+that keeps prompts a model solves sometimes is an offline job: :mod:`verl_multiling.jobs.difficulty`
+(``scripts/difficulty_filter.py``).
 """
 
 from verl_multiling.data_prep.build import build_rows, language_counts, split_rows, write_parquet

@@ -98,7 +98,7 @@ def pivot_references(items: Sequence[Problem], seed: int, sft: SftSettings, work
     source = write_parquet(english, work / "pivot_input.parquet")
     out = work / "pivot_output.parquet"
     if not out.is_file():
-        from verl_multiling.pivot_generation import main as pivot_main
+        from verl_multiling.jobs.pivot_generation import main as pivot_main
 
         _say(stream, f"pivot job: {len(english)} English questions -> y_en with the pivot model")
         code = pivot_main(["--input", str(source), "--output", str(out), "--model", str(pivot_model),

@@ -11,7 +11,7 @@ step with PEFT's ``merge_and_unload``. For every adapted linear layer with rank 
 The merge runs in float32 and the result is saved in ``--dtype`` (default: the dtype the base config
 names, bfloat16 for verl's merger output). The tokenizer and generation config travel along.
 
-    python -m verl_multiling.lora_merge --model MERGED_HF --adapter MERGED_HF/lora_adapter --out MERGED
+    python -m verl_multiling.jobs.lora_merge --model MERGED_HF --adapter MERGED_HF/lora_adapter --out MERGED
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def merge_lora(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Pa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m verl_multiling.lora_merge", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m verl_multiling.jobs.lora_merge", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="base model directory (verl merger's --target_dir)")
     parser.add_argument("--adapter", required=True, help="PEFT adapter directory (<target_dir>/lora_adapter)")

@@ -9,7 +9,9 @@ trained on, read back from TransferQueue by the bridge):
   reward_extra_info with the t and T the bridge handed over;
 - ``actor/grad_norm > 0`` (an optimiser step happened) and rollout vs actor log-probs agree (weight sync);
 - a checkpoint saved at step 1 resumes at step 2 (t, hence AdaMame's g(t), continues);
-- the async trainer mode runs too, and so do sampled (not scripted) rollouts.
+- the async trainer mode runs too, and so do sampled (not scripted) rollouts;
+- the per-recipe runs' rewards and advantages equal the stored values (the metrics regression gate,
+  :mod:`verl_multiling.smoke.metrics_gate`: same run, no extra cost).
 
 Marked ``e2e`` (about 3-5 minutes each on a 2-core machine); ``pytest -m "not e2e"`` skips them.
 """
@@ -25,9 +27,11 @@ import numpy as np
 import pytest
 import torch
 
+from verl_multiling.smoke import metrics_gate
+
 pytestmark = [pytest.mark.e2e, pytest.mark.ray]
 
-RECIPES = ("adamame", "tapo", "pb_rlsvr", "reflection")
+RECIPES = metrics_gate.RECIPES
 LOGPROB_TOLERANCE = 1e-3
 TIMEOUT_S = 1500
 
@@ -89,7 +93,9 @@ def assert_step_is_sound(metrics: dict, step: int) -> None:
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_recipe_trains_on_cpu_and_verl_uses_our_advantages(tmp_path, recipe):
-    result = smoke(tmp_path, f"+recipe={recipe}", "--scripted")
+    # the metrics gate's run (metrics_gate.STEPS, N, OVERRIDES: a fixed data seed), so its values can be compared
+    result = smoke(tmp_path, f"+recipe={recipe}", "--scripted", "--n", str(metrics_gate.N), *metrics_gate.OVERRIDES,
+                   steps=metrics_gate.STEPS)
     assert result["recipe"] == recipe and [s["step"] for s in result["steps"]] == [1, 2]
     for entry in result["steps"]:
         step, metrics = entry["step"], entry["metrics"]
@@ -104,6 +110,9 @@ def test_recipe_trains_on_cpu_and_verl_uses_our_advantages(tmp_path, recipe):
     expected_parts = {"adamame": {"acc", "lang_match"}, "tapo": {"r_trans", "u_tokens", "r_fmt"},
                       "pb_rlsvr": {"r_reasoning"}, "reflection": {"reflection", "format"}}[recipe]
     assert expected_parts <= parts, f"{recipe}: missing parts {expected_parts - parts}"
+    baseline_dir = Path(__file__).resolve().parent / "data" / "smoke_metrics"
+    problems = metrics_gate.check(recipe, result["steps"], result["work"], baseline_dir)
+    assert not problems, metrics_gate.failure_message(recipe, problems, baseline_dir)
 
 
 def test_adamame_checkpoint_resumes_at_the_next_step(tmp_path):

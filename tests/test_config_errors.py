@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf, open_dict
 
-from verl_multiling.startup import ConfigError, check_startup, startup_findings
+from verl_multiling.preflight.startup import ConfigError, check_startup, startup_findings
 
 RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
 # string knobs that take any name (a column, a tag, a path): only a wrong type is an error

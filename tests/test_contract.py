@@ -1,4 +1,4 @@
-"""The estimator / reward-manager contract (verl_multiling.contract) and the rollout-engine check.
+"""The estimator / reward-manager contract (verl_multiling.preflight.contract) and the rollout-engine check.
 
 1. The declarations are true: each real manager, run on bundled rollouts, writes every key it declares; each
    estimator runs on exactly its declared keys and fails without any one of them.
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from verl_multiling.contract import (
+from verl_multiling.preflight.contract import (
     ESTIMATOR_NEEDS,
     check_contract,
     estimator_needs,
@@ -68,7 +68,7 @@ def test_every_manager_and_estimator_of_ours_is_declared(scored):
     from verl.trainer.ppo import core_algos
 
     from verl_multiling.bridge.per_sample import accepted_kwargs
-    from verl_multiling.registration import ESTIMATORS
+    from verl_multiling.bridge.registration import ESTIMATORS
 
     assert set(ESTIMATOR_NEEDS) == set(ESTIMATORS)
     for name, needs in ESTIMATOR_NEEDS.items():  # the bridge inputs are what the bridge would pass
@@ -186,7 +186,7 @@ def test_a_manager_of_someone_elses_is_a_warning_that_keys_cannot_be_checked(com
 
 
 def test_startup_findings_include_the_contract(compose):
-    from verl_multiling.startup import startup_findings
+    from verl_multiling.preflight.startup import startup_findings
 
     found = startup_findings(compose(["+recipe=adamame", "algorithm.adv_estimator=tapo"]))
     assert any(f.level == "error" and f.field == "algorithm.adv_estimator" and "TapoRewardManager" in f.message

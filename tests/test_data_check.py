@@ -15,7 +15,7 @@ from omegaconf import open_dict
 
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.data_check import check_data_file, check_recipe_columns, check_train_rows
-from verl_multiling.startup import startup_findings
+from verl_multiling.preflight.startup import startup_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELD = "data.train_files"

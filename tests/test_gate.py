@@ -11,7 +11,7 @@ import pytest
 from verl_multiling.preflight import gate as gate_module
 from verl_multiling.preflight.gate import run_gate
 from verl_multiling.schema import Knob, Node, read
-from verl_multiling.startup import StartupCheck, startup_findings
+from verl_multiling.preflight.startup import StartupCheck, startup_findings
 
 BIG = int("1" + "0" * 400)  # a 401-digit integer: float() overflows on it
 
@@ -61,7 +61,7 @@ def test_the_hydra_callback_stops_the_driver_when_the_check_itself_raises(compos
     def broken(cfg, **kwargs):
         raise RecursionError("the check broke")
 
-    monkeypatch.setattr("verl_multiling.startup.check_startup", broken)
+    monkeypatch.setattr("verl_multiling.preflight.startup.check_startup", broken)
     monkeypatch.delenv("VERL_MULTILING_SKIP_STARTUP_CHECK", raising=False)
     with pytest.raises(SystemExit) as info:
         StartupCheck().on_job_start(compose(["+recipe=adamame"]))

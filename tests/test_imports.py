@@ -105,7 +105,7 @@ _REGISTRATION_PROBE = """
 import json
 from verl.trainer.ppo import core_algos
 from verl.trainer.ppo.v1 import get_trainer_cls
-from verl_multiling.registration import ESTIMATORS, TRAINERS
+from verl_multiling.bridge.registration import ESTIMATORS, TRAINERS
 
 
 def known():
@@ -141,7 +141,7 @@ def test_registration_through_the_reward_managers_alone():
     import subprocess
     import sys
 
-    from verl_multiling.registration import ESTIMATORS, TRAINERS
+    from verl_multiling.bridge.registration import ESTIMATORS, TRAINERS
 
     env = {**os.environ, "VERL_USE_EXTERNAL_PLUGINS": "none"}
     env.pop("VERL_USE_EXTERNAL_MODULES", None)

@@ -1,47 +1,30 @@
 """verl plugin entry point (group ``verl.plugins``): registers everything verl_multiling provides.
 
+This path is public (docs/reuse.md: pip adds the ``verl.plugins`` entry point ``verl_multiling.register``),
+so it stays at the package root as part of the plugin's face; what it registers, and how, is
+:mod:`verl_multiling.bridge.registration`: importing :mod:`verl_multiling.reward_managers` does all of it
+(:data:`ESTIMATORS`, :data:`REWARD_MANAGERS`, :data:`TRAINERS` are re-exported from there).
+
 verl imports this module in every process that imports verl (driver, TaskRunner, reward workers,
 model workers) and swallows its exceptions at DEBUG level. So a failure here is printed to stderr
-and kept in :data:`REGISTRATION_ERROR` (preflight reports it) before it is re-raised, and the recipes
-also import the plugin through ``reward.reward_manager.source=importlib``, which fails loudly.
-
-Registered names:
-- advantage estimators: ``adamame_align``, ``adamame``, ``tapo``
-- reward managers (reward-loop registry): ``adamame``, ``pb_rlsvr``, ``reflection``, ``tapo``
-- V1 trainers: ``multiling_sync``, ``multiling_colocate_async``, ``multiling_separate_async``
-- under ``VERL_PLATFORM=cpu`` only: the ``cpu`` platform, FSDP engines for it and the ``hf_cpu`` rollout
-  (:mod:`verl_multiling.cpu`)
+and kept in :data:`REGISTRATION_ERROR` before it is re-raised (preflight repeats the registration and reports
+the error), and the recipes also import the plugin through ``reward.reward_manager.source=importlib``, which
+fails loudly.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
-
-from verl_multiling.registration import ESTIMATORS, REWARD_MANAGERS, TRAINERS, register_estimators, register_trainers
 
 __all__ = ["ESTIMATORS", "REGISTRATION_ERROR", "REWARD_MANAGERS", "TRAINERS"]
 
 REGISTRATION_ERROR: str | None = None
 
-
-def _register_cpu_backend() -> None:
-    """Only under ``VERL_PLATFORM=cpu`` (``verl-multiling smoke``): GPU nodes never import the CPU backend."""
-    if os.environ.get("VERL_PLATFORM", "").strip().lower() == "cpu":
-        import verl_multiling.cpu  # noqa: F401  (the cpu platform, if VERL_USE_EXTERNAL_MODULES did not load it)
-        import verl_multiling.cpu.backends  # noqa: F401  (FSDP engines for cpu, the hf_cpu rollout)
-
-
-def _register_all() -> None:
-    _register_cpu_backend()
-    register_estimators()
-    register_trainers()
-    import verl_multiling.reward_managers  # noqa: F401  (reward-loop register at import)
-
-
 try:
-    _register_all()
+    from verl_multiling.bridge.registration import ESTIMATORS, REWARD_MANAGERS, TRAINERS
+
+    import verl_multiling.reward_managers  # noqa: F401  (CPU backend, estimators, trainers, managers)
 except Exception:
     REGISTRATION_ERROR = traceback.format_exc()
     print(

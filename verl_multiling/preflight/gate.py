@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from omegaconf import DictConfig
 
-from verl_multiling.contract import check_contract
+from verl_multiling.preflight.contract import check_contract
 from verl_multiling.preflight import checks
 from verl_multiling.preflight.engines import check_rollout_engine
 from verl_multiling.preflight.findings import Finding

@@ -7,12 +7,14 @@ Select one with (the recipes do this)::
     reward.reward_manager.name=AdaMameRewardManager
 
 or by registry name (``reward.reward_manager.name=adamame``) once the plugin is installed.
-Importing this package also registers the plugin's estimators and trainers
-(:mod:`verl_multiling.registration`), so the importlib route fails loudly when the install is broken.
+Importing this package also registers the plugin's estimators and trainers, and under ``VERL_PLATFORM=cpu``
+the CPU backend first (:mod:`verl_multiling.bridge.registration`), so the importlib route fails loudly
+when the install is broken.
 """
 
-from verl_multiling.registration import register_estimators, register_trainers
+from verl_multiling.bridge.registration import register_cpu_backend, register_estimators, register_trainers
 
+register_cpu_backend()
 register_estimators()
 register_trainers()
 

@@ -8,7 +8,7 @@ callback::
     hydra:
       callbacks:
         verl_multiling_startup_check:
-          _target_: verl_multiling.startup.StartupCheck
+          _target_: verl_multiling.preflight.startup.StartupCheck
 
 Hydra calls :meth:`StartupCheck.on_job_start` in the driver after composing the config and before
 ``main_ppo``'s task function runs. It runs the gate (:mod:`verl_multiling.preflight.gate`), the very code

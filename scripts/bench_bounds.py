@@ -47,7 +47,7 @@ def _math_cases() -> list[tuple[str, Callable[[], object], float, int]]:
 
 
 def _foundation_reward(text: str) -> None:
-    from verl_multiling.config import MultilingConfig
+    from verl_multiling.config.multiling import MultilingConfig
     from verl_multiling.rewards.adamame import adamame_reward
     from verl_multiling.scorers.math_answer import check_answer
     from verl_multiling.scorers.text_cleaning import strip_math

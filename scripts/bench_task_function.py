@@ -39,7 +39,7 @@ def _calls(score, n: int) -> float:
 
 
 def run(mode: str, path: Path, timeout_s: float, calls: int, spins: int) -> dict:
-    from verl_multiling.faults import FaultPolicy, ScorerGuard
+    from verl_multiling.config.faults import FaultPolicy, ScorerGuard
     from verl_multiling.reward_managers.task import CustomTask
     from verl_multiling.rewards.task import TaskSchema
     from verl_multiling.rewards.task_worker import FunctionSpec, load_function

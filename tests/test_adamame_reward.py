@@ -2,7 +2,7 @@
 
 import pytest
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.rewards.adamame import adamame_reward, language_id_text
 from verl_multiling.scorers.language_id import normalise_lang
 

@@ -152,7 +152,7 @@ FAST = ("multiling.faults.backoff_s=0", "multiling.faults.breaker_failures=100")
     ("huge_float", "custom_not_a_number"), ("huge_int", "custom_not_a_number"),
 ])
 def test_a_failing_function_is_a_counted_fault(reward_loop_cfg, tokenizer, name, reason):
-    from verl_multiling.faults import check_error_rate, fault_metrics
+    from verl_multiling.config.faults import check_error_rate, fault_metrics
 
     rm = manager(reward_loop_cfg, tokenizer, "reflection", *fn(name), *FAST)
     info = score_all(rm, rollouts("reflection", 4), tokenizer)
@@ -233,7 +233,7 @@ def test_a_spinning_function_is_killed_and_later_calls_do_not_stall(reward_loop_
 
 
 def test_on_failure_stop_stops_the_run(reward_loop_cfg, tokenizer):
-    from verl_multiling.faults import ScorerFailure
+    from verl_multiling.config.faults import ScorerFailure
 
     for name in ("raises", "returns_none"):
         rm = manager(reward_loop_cfg, tokenizer, "adamame", *fn(name), *FAST, "multiling.faults.on_failure=stop",

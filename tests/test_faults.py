@@ -8,7 +8,7 @@ import torch
 from omegaconf import OmegaConf, open_dict
 
 from verl_multiling.plumbing.paths import DATA_DIR
-from verl_multiling.faults import (
+from verl_multiling.config.faults import (
     FaultPolicy,
     ScorerFailure,
     ScorerGuard,
@@ -131,7 +131,7 @@ def test_fault_metrics_and_the_stop_rule():
 BROKEN_POOL_SCRIPT = r"""
 import json, os, resource, sys, threading
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.rewards.adamame import adamame_reward
 from verl_multiling.rewards.tapo import TapoConfig, tapo_reward
 

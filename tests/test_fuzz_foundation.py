@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.estimators.adamame import compute_adamame_advantage, compute_adamame_align_advantage
 from verl_multiling.rewards.adamame import adamame_reward
 from verl_multiling.scorers.language_id import get_detector

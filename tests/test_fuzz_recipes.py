@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from verl_multiling.estimators.schedules import SCHEDULES, alignment_factor, exploration_anneal, progress
 from verl_multiling.estimators.tapo import compute_tapo_advantage
-from verl_multiling.knobs import WEIGHT_GUARD
+from verl_multiling.config.knobs import WEIGHT_GUARD
 from verl_multiling.rewards.pb_rlsvr import (
     ANSWER_MODES,
     EXTRA_KEYS,
@@ -48,7 +48,7 @@ from verl_multiling.rewards.tapo import (
     parse_response,
     tapo_reward,
 )
-from verl_multiling.schema import SettingsError
+from verl_multiling.config.schema import SettingsError
 from verl_multiling.scorers.fidelity import (
     SCRIPT_OF_LANGUAGE,
     code_switch_rate,

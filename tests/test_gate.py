@@ -10,7 +10,7 @@ import pytest
 
 from verl_multiling.preflight import gate as gate_module
 from verl_multiling.preflight.gate import run_gate
-from verl_multiling.schema import Knob, Node, read
+from verl_multiling.config.schema import Knob, Node, read
 from verl_multiling.preflight.startup import StartupCheck, startup_findings
 
 BIG = int("1" + "0" * 400)  # a 401-digit integer: float() overflows on it

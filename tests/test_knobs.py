@@ -1,4 +1,4 @@
-"""The typed schema of every knob (``verl_multiling.knobs``): a sweep of wrong-type, non-finite, out-of-range and
+"""The typed schema of every knob (``verl_multiling.config.knobs``): a sweep of wrong-type, non-finite, out-of-range and
 misspelt values for every field and every recipe, through Hydra's own overrides, in-process and through
 ``python -m verl.trainer.main_ppo`` (each caught before Ray starts, naming the field); the generated docs and
 the readers' dataclass defaults agree with the declarations."""
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from verl_multiling import knobs
-from verl_multiling.schema import Knob, Node, SettingsError, read
+from verl_multiling.config import knobs
+from verl_multiling.config.schema import Knob, Node, SettingsError, read
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
@@ -154,10 +154,10 @@ def test_a_misspelt_key_without_plus_is_refused_by_hydra(compose):
 
 def test_readers_take_every_value_from_the_schema():
     """The dataclass defaults of the readers equal the declared defaults (no second copy can drift)."""
-    from verl_multiling.config import MultilingConfig
+    from verl_multiling.config.multiling import MultilingConfig
     from verl_multiling.estimators.adamame import AdaMameConfig
     from verl_multiling.estimators.tapo import TapoAlgoConfig
-    from verl_multiling.faults import FaultPolicy
+    from verl_multiling.config.faults import FaultPolicy
     from verl_multiling.rewards.pb_rlsvr import PbRlsvrConfig
     from verl_multiling.rewards.reflection import ReflectionConfig
     from verl_multiling.rewards.tapo import TapoConfig
@@ -185,7 +185,7 @@ def test_a_reader_lists_every_error_of_its_node():
 def test_docs_config_md_is_generated_from_the_schema():
     text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     assert text.rstrip("\n") == knobs.markdown().rstrip("\n"), \
-        "docs/config.md is stale: run `python -m verl_multiling.knobs > docs/config.md`"
+        "docs/config.md is stale: run `python -m verl_multiling.config.knobs > docs/config.md`"
     for path, _ in all_knobs():
         node, name = path.rsplit(".", 1)
         assert f"## `{node}`" in text and f"| `{name}` |" in text

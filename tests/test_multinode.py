@@ -213,7 +213,7 @@ def scored_per_node(out, manager) -> Counter:
 def step_metrics(out, data) -> dict[str, float]:
     """The per-language and fault metrics the bridge logs for a step (bridge/trainers.py)."""
     from verl_multiling.bridge.per_sample import per_language_metrics
-    from verl_multiling.faults import fault_metrics
+    from verl_multiling.config.faults import fault_metrics
 
     columns = {k: np.asarray(out.non_tensor_batch[k], dtype=object) for k in out.meta_info["reward_extra_keys"]}
     length = data.batch["response_mask"].sum(-1).numpy()

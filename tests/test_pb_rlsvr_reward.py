@@ -352,7 +352,7 @@ def test_a_nan_similarity_follows_the_fault_policy(pb_cfg, tokenizer, monkeypatc
 
     from verl.trainer.ppo.reward import load_reward_manager
 
-    from verl_multiling.faults import ScorerFailure
+    from verl_multiling.config.faults import ScorerFailure
     from verl_multiling.reward_managers import pb_rlsvr as manager_module
 
     cfg = OmegaConf.create(OmegaConf.to_container(pb_cfg))

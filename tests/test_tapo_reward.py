@@ -182,7 +182,7 @@ def test_unavailable_comet_follows_the_fault_policy(run_cfg, tokenizer, sample, 
     is 0 (zero, counted), or the manager raises ScorerFailure naming the knob (stop)."""
     from verl.trainer.ppo.reward import load_reward_manager
 
-    from verl_multiling.faults import ScorerFailure
+    from verl_multiling.config.faults import ScorerFailure
     from verl_multiling.scorers.translation import ChrFScorer
 
     cfg = OmegaConf.create(OmegaConf.to_container(run_cfg))

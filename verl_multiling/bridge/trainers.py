@@ -39,8 +39,8 @@ from verl.trainer.ppo.v1 import (
     register_trainer,
 )
 
-from verl_multiling.config import MultilingConfig
-from verl_multiling.faults import FaultPolicy, check_error_rate, fault_metrics
+from verl_multiling.config.multiling import MultilingConfig
+from verl_multiling.config.faults import FaultPolicy, check_error_rate, fault_metrics
 from verl_multiling.bridge.per_sample import (
     BRIDGE_TRAINER_MODES,
     METRIC_PREFIX,
@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 class PerSampleBridgeMixin:
     """Mixin over a verl V1 trainer: per-sample data to estimators, per-language and fault metrics to logs,
-    and the stop rule of :mod:`verl_multiling.faults` (``multiling.faults.max_error_rate``)."""
+    and the stop rule of :mod:`verl_multiling.config.faults` (``multiling.faults.max_error_rate``)."""
 
     base_trainer_mode: ClassVar[str]
 

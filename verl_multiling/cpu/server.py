@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from verl_multiling.confnode import node_get
+from verl_multiling.config.confnode import node_get
 from verl_multiling.cpu.sampling import apply_repetition_penalty, sample_next, sequence_logprobs
 from verl_multiling.cpu.weights import lora_scale, merge_lora, split_adapters
 

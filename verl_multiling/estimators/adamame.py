@@ -34,8 +34,8 @@ from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize, group_value_counts
 from verl_multiling.estimators.inputs import sequence_rewards
 from verl_multiling.estimators.schedules import alignment_factor, exploration_anneal
-from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import load_node
+from verl_multiling.config.confnode import node_get as _get
+from verl_multiling.config.knobs import load_node
 
 LANG_MATCH_KEY = "lang_match"
 RESPONSE_LANG_KEY = "response_lang"

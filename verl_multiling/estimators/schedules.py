@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from verl_multiling.knobs import SCHEDULES  # the words algorithm.adamame.schedule accepts
+from verl_multiling.config.knobs import SCHEDULES  # the words algorithm.adamame.schedule accepts
 
 
 def progress(t: float, total: float) -> float:

@@ -41,8 +41,8 @@ import torch
 from verl_multiling.estimators.extra_info import float_column
 from verl_multiling.estimators.group_stats import group_ids, group_normalize
 from verl_multiling.estimators.inputs import sequence_rewards
-from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import load_node
+from verl_multiling.config.confnode import node_get as _get
+from verl_multiling.config.knobs import load_node
 
 R_TRANS_KEY = "r_trans"
 R_FMT_KEY = "r_fmt"

@@ -9,10 +9,10 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig
 
 from verl_multiling.bridge.per_sample import BRIDGE_TRAINER_MODES, accepted_kwargs
-from verl_multiling.config import MultilingConfig
-from verl_multiling.knobs import RECIPES  # noqa: F401  (re-exported: preflight and tests read it here)
+from verl_multiling.config.multiling import MultilingConfig
+from verl_multiling.config.knobs import RECIPES  # noqa: F401  (re-exported: preflight and tests read it here)
 from verl_multiling.preflight.findings import ISO_639_1, Finding  # noqa: F401  (re-exported)
-from verl_multiling.schema import split_message
+from verl_multiling.config.schema import split_message
 
 # verl's placeholder train file: present when the user gave no data
 VERL_DEFAULT_TRAIN_FILE = "~/data/rlhf/gsm8k/train.parquet"
@@ -162,12 +162,12 @@ def _short(value: Any) -> str:
 
 def check_multiling(cfg: DictConfig) -> tuple[MultilingConfig | None, list[Finding]]:
     """Every knob of the plugin (``multiling.*``, ``algorithm.adamame``, ``algorithm.tapo``: the schema of
-    :mod:`verl_multiling.knobs`, read once), then each recipe node's cross-field rules; one finding per error.
+    :mod:`verl_multiling.config.knobs`, read once), then each recipe node's cross-field rules; one finding per error.
 
     The settings returned are built from the valid knobs (defaults where a knob is bad), so the data checks
     still run and report their own errors beside these.
     """
-    from verl_multiling.knobs import MULTILING, read_config
+    from verl_multiling.config.knobs import MULTILING, read_config
 
     values, errors = read_config(cfg)
     out = [Finding("error", field, message) for field, message in errors]

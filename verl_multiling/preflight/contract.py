@@ -28,10 +28,10 @@ from functools import lru_cache
 from typing import Any
 
 from verl_multiling.bridge.per_sample import PER_SAMPLE_KWARGS
-from verl_multiling.confnode import node_get as _get
+from verl_multiling.config.confnode import node_get as _get
 from verl_multiling.estimators.adamame import LANG_MATCH_KEY, RESPONSE_LANG_KEY
 from verl_multiling.estimators.tapo import R_FMT_KEY, R_TRANS_KEY, U_TOKENS_KEY
-from verl_multiling.knobs import RECIPES
+from verl_multiling.config.knobs import RECIPES
 from verl_multiling.preflight.findings import Finding
 
 FIELD_ESTIMATOR = "algorithm.adv_estimator"

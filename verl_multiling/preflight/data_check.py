@@ -49,7 +49,7 @@ from typing import Any, Iterable
 
 from omegaconf import DictConfig
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.preflight.findings import ISO_639_1, Finding
 from verl_multiling.preflight.prompt_length import LengthCounts, PromptLengths, length_findings
 

@@ -18,7 +18,7 @@ import importlib.util
 import os
 from typing import Any
 
-from verl_multiling.confnode import node_get as _get
+from verl_multiling.config.confnode import node_get as _get
 from verl_multiling.preflight.findings import Finding
 
 FIELD = "actor_rollout_ref.rollout.name"

@@ -4,7 +4,7 @@
 Rule: *if the first rollout would fail, or a part of the reward would be constant, with this config, the gate
 fails*. In order:
 
-1. config (:meth:`Gate.config_checks`): every knob (the schema of :mod:`verl_multiling.knobs`), the estimator and
+1. config (:meth:`Gate.config_checks`): every knob (the schema of :mod:`verl_multiling.config.knobs`), the estimator and
    trainer mode, the estimator/reward-manager contract, the reward manager and the user's task function (loaded
    as verl loads it, its signature bound to verl's call), verl's own ``validate_config``, the backends;
 2. data (:meth:`Gate.data_checks`): every local data file's columns, gold answers and language codes (parquet,

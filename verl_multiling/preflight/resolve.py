@@ -23,7 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.preflight.findings import Finding
 
 

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
-from verl_multiling.config import MultilingConfig
-from verl_multiling.faults import ScorerFailure
+from verl_multiling.config.multiling import MultilingConfig
+from verl_multiling.config.faults import ScorerFailure
 from verl_multiling.reward_managers.task import CustomTask, configured_task
 from verl_multiling.rewards.task import TaskChecker
 
@@ -36,7 +36,7 @@ class MultilingRewardManager(RewardManagerBase):
     implement :meth:`score`. An exception inside :meth:`score` gives score 0 with
     ``reward_error=1`` and ``answer_reason="reward_error"`` (counted, logged once per kind; the bridge
     trainers stop the run when a step's share exceeds ``multiling.faults.max_error_rate``), except
-    :class:`~verl_multiling.faults.ScorerFailure` (``on_failure=stop``), which stops the run.
+    :class:`~verl_multiling.config.faults.ScorerFailure` (``on_failure=stop``), which stops the run.
     """
 
     extra_keys: ClassVar[dict[str, Any]] = {}  # key -> value used when scoring fails

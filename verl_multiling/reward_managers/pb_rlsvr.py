@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from verl.experimental.reward_loop.reward_manager import register
 
-from verl_multiling.faults import ScorerFailure, ScorerGuard, ScorerUnavailable
+from verl_multiling.config.faults import ScorerFailure, ScorerGuard, ScorerUnavailable
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.pb_rlsvr import EXTRA_KEYS, PbRlsvrConfig, Prepared, finish, prepare
 from verl_multiling.scorers.semantic import MicroBatcher, SemanticScorer, build_scorer, chrf_similarity

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from verl.experimental.reward_loop.reward_manager import register
 
-from verl_multiling.faults import ScorerFailure
+from verl_multiling.config.faults import ScorerFailure
 from verl_multiling.reward_managers.base import MultilingRewardManager
 from verl_multiling.rewards.tapo import TapoConfig, row_text, tapo_reward
 from verl_multiling.scorers.token_split import split_response_tokens

@@ -41,7 +41,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from verl_multiling.faults import FaultPolicy, ScorerFailure, ScorerGuard, ScorerUnavailable
+from verl_multiling.config.faults import FaultPolicy, ScorerFailure, ScorerGuard, ScorerUnavailable
 from verl_multiling.rewards import task_worker
 from verl_multiling.rewards.task import (
     CUSTOM_ERROR,

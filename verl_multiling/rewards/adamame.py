@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.scorers.fidelity import language_match
 from verl_multiling.scorers.language_id import get_detector, normalise_lang
 from verl_multiling.rewards.task import TaskChecker, TaskOutcome, math_checker, merge_extra

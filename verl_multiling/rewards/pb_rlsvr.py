@@ -55,15 +55,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from verl_multiling.config import MultilingConfig
+from verl_multiling.config.multiling import MultilingConfig
 from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
 from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, auto_scale, semantic_config_errors
 from verl_multiling.scorers.text_cleaning import strip_math
-from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import ANSWER_MODES, GOLD_MODES, PB_RLSVR
-from verl_multiling.schema import SettingsError, plain, read
+from verl_multiling.config.confnode import node_get as _get
+from verl_multiling.config.knobs import ANSWER_MODES, GOLD_MODES, PB_RLSVR
+from verl_multiling.config.schema import SettingsError, plain, read
 
 PIVOT_KEY = "pivot_response"
 FAILED_VERIFY_REASONS = frozenset({"timeout", "verifier_error"})

@@ -69,9 +69,9 @@ from typing import Any
 from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.rewards.task import TaskChecker, TaskOutcome, math_checker, merge_extra
 from verl_multiling.scorers.math_answer import extract_boxed
-from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import MARKER_LANGUAGE_MODES, REFLECTION
-from verl_multiling.schema import SettingsError, read
+from verl_multiling.config.confnode import node_get as _get
+from verl_multiling.config.knobs import MARKER_LANGUAGE_MODES, REFLECTION
+from verl_multiling.config.schema import SettingsError, read
 
 # --- marker lists --------------------------------------------------------------------------------
 # lang -> boundary rule -> markers. Written naturally; folded (NFKC, casefold) when compiled.

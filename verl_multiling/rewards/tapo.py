@@ -52,14 +52,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verl_multiling.faults import ScorerFailure
+from verl_multiling.config.faults import ScorerFailure
 from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.rewards.task import TaskChecker, math_checker, merge_extra
 from verl_multiling.scorers.math_answer import extract_boxed
 from verl_multiling.scorers.translation import TranslationConfig, TranslationScorer
-from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import TAPO
-from verl_multiling.schema import SettingsError, read
+from verl_multiling.config.confnode import node_get as _get
+from verl_multiling.config.knobs import TAPO
+from verl_multiling.config.schema import SettingsError, read
 
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class TapoConfig:
     @classmethod
     def from_config(cls, config: Any) -> TapoConfig:
         """Read ``config.multiling.tapo`` (the full trainer config) or a bare ``tapo`` node; the knobs are
-        declared in :mod:`verl_multiling.knobs`, and every error names its field."""
+        declared in :mod:`verl_multiling.config.knobs`, and every error names its field."""
         multiling = _get(config, "multiling", None)
         node = _get(multiling, "tapo", None) if multiling is not None else config
         v, errors = read(node or {}, TAPO, "multiling.tapo")
@@ -176,8 +176,8 @@ def tapo_reward(response: str, gold: Any, query_lang: Any, reference: str | None
     """Score one rollout (no token split: the manager adds ``u_tokens`` and ``split_reason``).
 
     Never raises on a strange response. A failing translation scorer follows the fault policy
-    (:mod:`verl_multiling.faults`): chrF scores U (``trans_reason=scorer_fallback``), or r_trans = 0
-    (``scorer_error``), or :class:`~verl_multiling.faults.ScorerFailure` propagates (``on_failure=stop``).
+    (:mod:`verl_multiling.config.faults`): chrF scores U (``trans_reason=scorer_fallback``), or r_trans = 0
+    (``scorer_error``), or :class:`~verl_multiling.config.faults.ScorerFailure` propagates (``on_failure=stop``).
     ``task`` gives r_acc from R (default: math-verify with ``timeout_s``).
     """
     response = response if isinstance(response, str) else ""

@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verl_multiling.confnode import node_get as _get
-from verl_multiling.knobs import TASK
-from verl_multiling.schema import SettingsError, read
+from verl_multiling.config.confnode import node_get as _get
+from verl_multiling.config.knobs import TASK
+from verl_multiling.config.schema import SettingsError, read
 
 logger = logging.getLogger(__name__)
 

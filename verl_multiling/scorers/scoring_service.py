@@ -22,7 +22,7 @@ one segment per call would waste the accelerator, so:
   batcher for a model (Ray not initialised, tests), or the plain chrF scorer.
 * :func:`guarded_translation_scorer` is what a reward manager holds: that scorer behind the fault
   policy (:class:`GuardedTranslationScorer`: timeout, retries with actor re-creation, chrF fallback or
-  stop; see :mod:`verl_multiling.faults`).
+  stop; see :mod:`verl_multiling.config.faults`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from verl_multiling.faults import FaultPolicy, Outcome, ScorerGuard, ScorerUnavailable
+from verl_multiling.config.faults import FaultPolicy, Outcome, ScorerGuard, ScorerUnavailable
 from verl_multiling.plumbing.process_cache import once_per_key
 from verl_multiling.scorers.translation import ChrFScorer, TranslationConfig, TranslationScorer, get_local_scorer
 
@@ -194,7 +194,7 @@ class RemoteScorer(TranslationScorer):
 
 
 class GuardedTranslationScorer(TranslationScorer):
-    """A model-based translation scorer under the fault policy (:mod:`verl_multiling.faults`).
+    """A model-based translation scorer under the fault policy (:mod:`verl_multiling.config.faults`).
 
     The scorer itself (the node's actor, or a local batcher) is acquired inside the guarded call, so a
     model that fails to load, an actor that cannot be placed, one that raises, hangs, dies or returns a NaN

@@ -47,13 +47,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from verl_multiling.confnode import check_device
-from verl_multiling.knobs import COMPARE_METHODS, ON_UNSUPPORTED, SEMANTIC_BACKENDS, SEMANTIC_SERVICE_MODES  # noqa: F401
-from verl_multiling.knobs import SEMANTIC_ENCODERS as ENCODERS
+from verl_multiling.config.confnode import check_device
+from verl_multiling.config.knobs import COMPARE_METHODS, ON_UNSUPPORTED, SEMANTIC_BACKENDS, SEMANTIC_SERVICE_MODES  # noqa: F401
+from verl_multiling.config.knobs import SEMANTIC_ENCODERS as ENCODERS
 
-BACKENDS = SEMANTIC_BACKENDS  # the choice words are declared in verl_multiling.knobs
+BACKENDS = SEMANTIC_BACKENDS  # the choice words are declared in verl_multiling.config.knobs
 TAPO_SCORER_MODULE = "verl_multiling.scorers.scoring_service"
-SERVICE_MODES = SEMANTIC_SERVICE_MODES  # declared in verl_multiling.knobs
+SERVICE_MODES = SEMANTIC_SERVICE_MODES  # declared in verl_multiling.config.knobs
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -98,10 +98,10 @@ class SemanticConfig:
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.pb_rlsvr.semantic") -> SemanticConfig:
-        """Read the node through the schema (:data:`verl_multiling.knobs.SEMANTIC`), then the rules that tie
-        knobs together; :class:`~verl_multiling.schema.SettingsError` lists every error with its field."""
-        from verl_multiling.knobs import SEMANTIC
-        from verl_multiling.schema import SettingsError, read
+        """Read the node through the schema (:data:`verl_multiling.config.knobs.SEMANTIC`), then the rules that tie
+        knobs together; :class:`~verl_multiling.config.schema.SettingsError` lists every error with its field."""
+        from verl_multiling.config.knobs import SEMANTIC
+        from verl_multiling.config.schema import SettingsError, read
 
         values, errors = read(node or {}, SEMANTIC, path)
         cfg = cls.from_values(values)
@@ -121,7 +121,7 @@ def validate_semantic_config(cfg: SemanticConfig, path: str = "multiling.pb_rlsv
     """Raise ``ValueError`` naming the field (and the missing piece) for an unusable scorer choice."""
     errors = semantic_config_errors(cfg, path)
     if errors:
-        from verl_multiling.schema import SettingsError
+        from verl_multiling.config.schema import SettingsError
 
         raise SettingsError(errors)
 

@@ -24,7 +24,7 @@ go to ONE actor:
   calls the actor. It connects on its first call; when the actor is dead (killed, OOM, crash) the call
   raises and the handle is dropped, so the next call -- the fault policy's retry -- creates a new actor
   on the same node (the name being free again), owned by the caller.
-* The fault policy is the reward manager's own :class:`~verl_multiling.faults.ScorerGuard`
+* The fault policy is the reward manager's own :class:`~verl_multiling.config.faults.ScorerGuard`
   (:mod:`verl_multiling.reward_managers.pb_rlsvr`), the same as in local mode: the remote call is the
   guarded call, so a hung actor times out (``multiling.faults.timeout_s``), a dead one is re-created on
   the retry, and when every attempt failed the pairs get chrF (``scorer_fallback=1``, counted), 0

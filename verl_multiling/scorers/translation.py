@@ -24,16 +24,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from verl_multiling.confnode import check_device
-from verl_multiling.knobs import SERVICE_MODES as KNOB_SERVICE_MODES
-from verl_multiling.knobs import TRANSLATION_METRICS
+from verl_multiling.config.confnode import check_device
+from verl_multiling.config.knobs import SERVICE_MODES as KNOB_SERVICE_MODES
+from verl_multiling.config.knobs import TRANSLATION_METRICS
 from verl_multiling.plumbing.process_cache import once_per_key
 from verl_multiling.scorers.translation_base import TranslationScorer
 
 __all__ = ["METRICS", "ChrFScorer", "CometSettings", "TranslationConfig", "TranslationScorer", "build_scorer",
            "get_local_scorer"]
 
-METRICS, SERVICE_MODES = TRANSLATION_METRICS, KNOB_SERVICE_MODES  # declared in verl_multiling.knobs
+METRICS, SERVICE_MODES = TRANSLATION_METRICS, KNOB_SERVICE_MODES  # declared in verl_multiling.config.knobs
 
 
 class ChrFScorer(TranslationScorer):
@@ -104,9 +104,9 @@ class TranslationConfig:
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.tapo.translation") -> TranslationConfig:
-        """Read and validate the node (knobs declared in :mod:`verl_multiling.knobs`); errors name the field."""
-        from verl_multiling.knobs import TRANSLATION
-        from verl_multiling.schema import SettingsError, read
+        """Read and validate the node (knobs declared in :mod:`verl_multiling.config.knobs`); errors name the field."""
+        from verl_multiling.config.knobs import TRANSLATION
+        from verl_multiling.config.schema import SettingsError, read
 
         values, errors = read(node or {}, TRANSLATION, path)
         cfg, rule_errors = cls.from_values(values, path)

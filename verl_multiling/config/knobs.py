@@ -218,6 +218,8 @@ REFLECTION = Node("The reflection recipe's reward (every value ours: the paper d
     "marker_languages": Knob("str", "query", "query: l_q's marker list (all lists when l_q has none) | all",
                              choices=MARKER_LANGUAGE_MODES),
     "extra_marker_languages": Knob("codes", (), "marker lists added to l_q's, e.g. [en]"),
+    "count_repeats": _flag(False, "true: every marker counts; false: a marker counts once per distinct sentence, "
+                                  "so repeating a self-check earns nothing"),
 })
 
 DEBUG = Node("Audit aids (off by default)", {

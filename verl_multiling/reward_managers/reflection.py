@@ -22,7 +22,7 @@ class ReflectionRewardManager(MultilingRewardManager):
     """GRPO with reflection (arXiv 2603.14041): accuracy + format + capped, gated reflection markers."""
 
     extra_keys: ClassVar[dict[str, Any]] = {
-        "score": 0.0, "acc": 0.0, "format": 0.0, "reflection": 0.0, "reflection_markers": 0,
+        "score": 0.0, "acc": 0.0, "format": 0.0, "reflection": 0.0, "reflection_markers": 0, "reflection_repeats": 0,
         "reflection_ratio": 0.0, "answer_reason": "", "format_reason": "", "reflection_reason": "",
         "think_chars": 0, "query_lang": "", "query_lang_missing": 0.0, "question_missing": 0.0,
         "no_answer": 0.0, "verify_failed": 0.0,

@@ -12,6 +12,9 @@ number and rule here is our default and a knob under ``multiling.reflection``.
 Anti-hacking rules (each tested in ``tests/test_reflection_reward.py``):
 
 * ``min(1, n / c)``: "wait wait wait …" spam earns at most w;
+* a marker counts once per distinct sentence (a (marker, sentence) pair is one reflection event,
+  :func:`tally_markers`), so a response that repeats its self-check sentence earns nothing over one
+  that writes it once (``count_repeats: true`` counts every marker);
 * only the think part counts: text before ``<think>``, after ``</think>``, or in a response whose
   think part is never closed (a truncated rollout) earns nothing;
 * text inside quotation marks (« », “ ”, " ", „ “, 「 」, 『 』) is dropped before counting, and a
@@ -38,6 +41,7 @@ acc                  r_acc in {0, 1}
 format               r_fmt in {0, format_weight}
 reflection           r_ref in [0, weight]
 reflection_markers   n, markers counted in the think part (before the cap and the gate)
+reflection_repeats   markers not counted because their (marker, sentence) pair came earlier
 reflection_ratio     min(1, n / c)
 answer_reason        why r_acc is what it is (numeric_match, no_answer, no_think_close, timeout, …)
 format_reason        ok | no_think_open | no_think_close | repeated_think_tag | text_before_think | empty_think
@@ -265,12 +269,14 @@ def marker_languages(query_lang: str, mode: str = "query", extra: Iterable[str] 
 
 
 def count_markers(think: str, languages: tuple[str, ...], question: str = "",
-                  min_think_chars: int = 1) -> tuple[int, bool]:
+                  min_think_chars: int = 1, count_repeats: bool = False) -> tuple[int, bool]:
     """(n, empty): reflection markers in an already folded, quote-stripped think part.
 
-    A marker in text copied from the folded ``question`` (:func:`copied_from`) is not counted.
-    ``empty`` is True when fewer than
-    ``min_think_chars`` letters/digits remain once every marker is removed (then n = 0).
+    A marker in text copied from the folded ``question`` (:func:`copied_from`) is not counted, and
+    unless ``count_repeats`` a marker counts once per distinct sentence it sits in
+    (:func:`tally_markers`): repeating a self-check sentence earns nothing over writing it once.
+    ``empty`` is True when fewer than ``min_think_chars`` letters/digits remain once every marker is
+    removed (then n = 0).
 
     >>> count_markers("x = 2. wait, let me double-check: 2 + 2 = 4. hmm, verify again.", ("en",))
     (4, False)
@@ -279,15 +285,60 @@ def count_markers(think: str, languages: tuple[str, ...], question: str = "",
     >>> q = "verify that the sum is even"
     >>> count_markers("so 3 apples. verify that the sum is even. ok, 12.", ("en",), question=q)
     (0, False)
+    >>> once = "7 + 4 = 11. wait, let me check: 11 - 4 = 7."
+    >>> count_markers(once, ("en",)), count_markers(once + " wait, let me check: 11 - 4 = 7." * 5, ("en",))
+    ((2, False), (2, False))
+    """
+    tally = tally_markers(think, languages, question, min_think_chars)
+    return tally.counted + (tally.repeats if count_repeats else 0), tally.empty
+
+
+@dataclass(frozen=True)
+class MarkerTally:
+    """What :func:`tally_markers` found in one think part."""
+
+    counted: int  # markers counted: not copied from the question, first in their (marker, sentence) pair
+    repeats: int  # markers whose (marker, sentence) pair came earlier in the think part
+    empty: bool  # fewer than min_think_chars letters/digits besides markers (then both counts are 0)
+
+
+SENTENCE_END = re.compile(r"[.!?;\n\u3002\uff01\uff1f\uff1b\u0964\u0965\u061f\u06d4]")
+"""Sentence terminators: . ! ? ; newline, the CJK full-width forms 。！？；, the danda । ॥, Arabic ؟ and ۔."""
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` holding ``text[start:end]`` (between the terminators around it), stripped.
+
+    >>> sentence_around("x = 3. wait, 3 + 1 = 4. done", 7, 11)
+    'wait, 3 + 1 = 4'
+    """
+    left = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
+    right = SENTENCE_END.search(text, end)
+    return text[left: right.start() if right else len(text)].strip()
+
+
+def tally_markers(think: str, languages: tuple[str, ...], question: str = "",
+                  min_think_chars: int = 1) -> MarkerTally:
+    """Markers of ``languages`` in a folded, quote-stripped think part, split into counted and repeats.
+
+    A reflection event is a (marker, sentence) pair; its first occurrence counts, later ones are
+    repeats. "wait, let me check: 7 is right." written five times is one event per marker (2), the
+    same as writing it once; two different checks that both start with "wait" are two events.
+
+    >>> tally_markers("3 + 4 = 7. wait, 7 - 4 = 3. wait, 7 - 3 = 4. wait, 7 - 4 = 3.", ("en",))
+    MarkerTally(counted=2, repeats=1, empty=False)
     """
     spans = matcher(languages).spans(think)
     substance = sum(ch.isalnum() for ch in think) - sum(ch.isalnum() for a, b in spans for ch in think[a:b])
     if substance < min_think_chars:
-        return 0, True
-    if not question:
-        return len(spans), False
-    copies = _QuestionContexts(question)
-    return sum(not copies.copied(think, start, end) for start, end in spans), False
+        return MarkerTally(0, 0, True)
+    if question:
+        copies = _QuestionContexts(question)
+        spans = [(a, b) for a, b in spans if not copies.copied(think, a, b)]
+    seen: set[tuple[str, str]] = set()
+    for a, b in spans:
+        seen.add((think[a:b], sentence_around(think, a, b)))
+    return MarkerTally(len(seen), len(spans) - len(seen), False)
 
 
 class _QuestionContexts:
@@ -455,6 +506,7 @@ class ReflectionConfig:
     min_think_chars: int = 10  # letters/digits the think part needs besides markers to be non-empty
     marker_languages: str = "query"  # query: l_q's list (all lists when l_q has none) | all
     extra_marker_languages: tuple[str, ...] = ()  # lists added to l_q's, e.g. [en]
+    count_repeats: bool = False  # true: every marker counts; false: once per (marker, sentence) pair
 
     @classmethod
     def from_config(cls, config: Any) -> ReflectionConfig:
@@ -524,11 +576,13 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
     correct, answer_reason = outcome.correct, outcome.reason
 
     languages = marker_languages(lang_q, cfg.marker_languages, cfg.extra_marker_languages)
+    repeats = 0
     if think is None:
         n, ref_reason = 0, "no_think"
     else:
-        n, empty = count_markers(strip_quoted(fold(think)), languages, fold(question), cfg.min_think_chars)
-        ref_reason = "empty_think" if empty else ("counted" if n else "no_markers")
+        tally = tally_markers(strip_quoted(fold(think)), languages, fold(question), cfg.min_think_chars)
+        n, repeats = tally.counted + (tally.repeats if cfg.count_repeats else 0), tally.repeats
+        ref_reason = "empty_think" if tally.empty else ("counted" if n else "no_markers")
     ratio = min(1.0, n / cfg.cap)
     r_ref = cfg.weight * ratio
     if not cfg.enabled:
@@ -543,6 +597,7 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
         "format": r_fmt,
         "reflection": r_ref,
         "reflection_markers": n,
+        "reflection_repeats": repeats,
         "reflection_ratio": ratio,
         "answer_reason": answer_reason,
         "format_reason": fmt_reason,
@@ -557,7 +612,7 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
 
 
 __all__ = [
-    "MARKERS", "ReflectionConfig", "count_markers", "fold", "format_reason", "marker_languages",
+    "MARKERS", "MarkerTally", "ReflectionConfig", "count_markers", "tally_markers", "fold", "format_reason", "marker_languages",
     "MarkerMatcher", "copied_from", "is_word_char", "matcher", "question_from_row", "reflection_reward",
     "split_think", "strip_quoted",
 ]

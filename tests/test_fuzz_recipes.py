@@ -527,7 +527,7 @@ def test_count_markers_applies_the_copy_rule_per_marker(think_parts, question_pa
 
     think = fold("".join(piece(part) for part in think_parts))
     languages = tuple(sorted({lang, "en"}))
-    n, empty = count_markers(think, languages, question, min_think_chars=0)
+    n, empty = count_markers(think, languages, question, min_think_chars=0, count_repeats=True)  # the copy rule alone
     spans = matcher(languages).spans(think)
     assert not empty
     assert n == sum(not copied_from(question, think, a, b) for a, b in spans)

@@ -62,6 +62,7 @@ other keys are added; ``require_boxed: false`` drops the math-only ``\boxed{}`` 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import re
@@ -335,9 +336,13 @@ def tally_markers(think: str, languages: tuple[str, ...], question: str = "",
     if question:
         copies = _QuestionContexts(question)
         spans = [(a, b) for a, b in spans if not copies.copied(think, a, b)]
+    ends = [m.start() for m in SENTENCE_END.finditer(think)]  # once: linear in the think, not per marker
     seen: set[tuple[str, str]] = set()
     for a, b in spans:
-        seen.add((think[a:b], sentence_around(think, a, b)))
+        i, j = bisect.bisect_left(ends, a), bisect.bisect_left(ends, b)
+        left = ends[i - 1] + 1 if i else 0
+        right = ends[j] if j < len(ends) else len(think)
+        seen.add((think[a:b], think[left:right].strip()))
     return MarkerTally(len(seen), len(spans) - len(seen), False)
 
 

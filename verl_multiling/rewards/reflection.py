@@ -41,7 +41,7 @@ acc                  r_acc in {0, 1}
 format               r_fmt in {0, format_weight}
 reflection           r_ref in [0, weight]
 reflection_markers   n, markers counted in the think part (before the cap and the gate)
-reflection_repeats   markers not counted because their (marker, sentence) pair came earlier
+reflection_repeats   markers whose (marker, sentence) pair came earlier (not in n unless count_repeats)
 reflection_ratio     min(1, n / c)
 answer_reason        why r_acc is what it is (numeric_match, no_answer, no_think_close, timeout, …)
 format_reason        ok | no_think_open | no_think_close | repeated_think_tag | text_before_think | empty_think
@@ -291,7 +291,7 @@ def count_markers(think: str, languages: tuple[str, ...], question: str = "",
     ((2, False), (2, False))
     """
     tally = tally_markers(think, languages, question, min_think_chars)
-    return tally.counted + (tally.repeats if count_repeats else 0), tally.empty
+    return tally.n(count_repeats), tally.empty
 
 
 @dataclass(frozen=True)
@@ -302,20 +302,32 @@ class MarkerTally:
     repeats: int  # markers whose (marker, sentence) pair came earlier in the think part
     empty: bool  # fewer than min_think_chars letters/digits besides markers (then both counts are 0)
 
+    def n(self, count_repeats: bool = False) -> int:
+        """n of the reward: the counted markers, plus the repeats when ``count_repeats``."""
+        return self.counted + (self.repeats if count_repeats else 0)
+
 
 SENTENCE_END = re.compile(r"[.!?;\n\u3002\uff01\uff1f\uff1b\u0964\u0965\u061f\u06d4]")
 """Sentence terminators: . ! ? ; newline, the CJK full-width forms 。！？；, the danda । ॥, Arabic ؟ and ۔."""
 
 
-def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` holding ``text[start:end]`` (between the terminators around it), stripped.
+def sentence_ends(text: str) -> list[int]:
+    """Positions of the sentence terminators in ``text``, ascending (found once per text)."""
+    return [m.start() for m in SENTENCE_END.finditer(text)]
 
-    >>> sentence_around("x = 3. wait, 3 + 1 = 4. done", 7, 11)
+
+def sentence_around(text: str, ends: list[int], start: int, end: int) -> str:
+    """The sentence of ``text`` holding ``text[start:end]`` (between the terminators around it), stripped;
+    ``ends`` is :func:`sentence_ends` of ``text`` (a bisect per marker, so a think part is scanned once).
+
+    >>> text = "x = 3. wait, 3 + 1 = 4. done"
+    >>> sentence_around(text, sentence_ends(text), 7, 11)
     'wait, 3 + 1 = 4'
     """
-    left = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
-    right = SENTENCE_END.search(text, end)
-    return text[left: right.start() if right else len(text)].strip()
+    i, j = bisect.bisect_left(ends, start), bisect.bisect_left(ends, end)
+    left = ends[i - 1] + 1 if i else 0  # terminators are one character long
+    right = ends[j] if j < len(ends) else len(text)
+    return text[left:right].strip()
 
 
 def tally_markers(think: str, languages: tuple[str, ...], question: str = "",
@@ -336,13 +348,8 @@ def tally_markers(think: str, languages: tuple[str, ...], question: str = "",
     if question:
         copies = _QuestionContexts(question)
         spans = [(a, b) for a, b in spans if not copies.copied(think, a, b)]
-    ends = [m.start() for m in SENTENCE_END.finditer(think)]  # once: linear in the think, not per marker
-    seen: set[tuple[str, str]] = set()
-    for a, b in spans:
-        i, j = bisect.bisect_left(ends, a), bisect.bisect_left(ends, b)
-        left = ends[i - 1] + 1 if i else 0
-        right = ends[j] if j < len(ends) else len(think)
-        seen.add((think[a:b], think[left:right].strip()))
+    ends = sentence_ends(think)
+    seen = {(think[a:b], sentence_around(think, ends, a, b)) for a, b in spans}
     return MarkerTally(len(seen), len(spans) - len(seen), False)
 
 
@@ -586,7 +593,7 @@ def reflection_reward(response: str, gold: Any, query_lang: Any, cfg: Reflection
         n, ref_reason = 0, "no_think"
     else:
         tally = tally_markers(strip_quoted(fold(think)), languages, fold(question), cfg.min_think_chars)
-        n, repeats = tally.counted + (tally.repeats if cfg.count_repeats else 0), tally.repeats
+        n, repeats = tally.n(cfg.count_repeats), tally.repeats
         ref_reason = "empty_think" if tally.empty else ("counted" if n else "no_markers")
     ratio = min(1.0, n / cfg.cap)
     r_ref = cfg.weight * ratio

@@ -358,10 +358,15 @@ def heldout_main(args: argparse.Namespace) -> int:
     print(heldout_tables(results))
     if load:
         print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; times are upper bounds")
+    return finish(results, args, lambda r: f"{r['backend']} {r['recipe']}")
+
+
+def finish(results: list[dict], args, label) -> int:
+    """Print each result's errors (``--errors``, prefixed by ``label(result)``) and write ``--json``."""
     if args.errors:
         for r in results:
             for e in r["errors"]:
-                print(f"{r['backend']} {r['recipe']}: {e}")
+                print(f"{label(r)}: {e}")
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
@@ -419,13 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_config_subprocess(config, args.data, args.min_seconds, languages))
         print(f"done: {config}", file=sys.stderr, flush=True)
     print(markdown_table(results))
-    if args.errors:
-        for r in results:
-            for e in r["errors"]:
-                print(f"{r['config']}: {e}")
-    if args.json:
-        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
-    return 0
+    return finish(results, args, lambda r: r["config"])
 
 
 if __name__ == "__main__":

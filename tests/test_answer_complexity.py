@@ -41,7 +41,7 @@ def test_ordinary_and_broken_answers_pass(answer):
 def test_the_check_never_raises_and_never_reaches_sympy():
     """The pre-check reads the text alone: its module imports nothing beyond the standard library (no sympy, no
     math-verify). Its time per answer (< 2 ms, against math-verify's ~10 ms) is measured by
-    ``scripts/bench_bounds.py --only math``."""
+    ``python -m verl_multiling.benchmarks bounds --only math``."""
     import ast
     import sys
 

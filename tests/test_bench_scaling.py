@@ -1,19 +1,16 @@
-"""The sizing arithmetic behind docs/scaling.md (verl_multiling/benchmarks/sizing.py) and scripts/bench_scaling.py's
-CLI and plan, on known inputs. Nothing here is timed."""
+"""The sizing arithmetic behind docs/scaling.md (verl_multiling/benchmarks/sizing.py) and the scaling benchmark's
+(verl_multiling/benchmarks/scaling.py) CLI and plan, on known inputs. Nothing here is timed."""
 
 from __future__ import annotations
 
 import doctest
-import runpy
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from verl_multiling.benchmarks import scaling
 from verl_multiling.benchmarks import sizing as S
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_scaling.py"
 
 
 def test_doctests():
@@ -60,16 +57,16 @@ def test_errors_name_the_field(call, field):
 
 
 def test_help_works():
-    out = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "verl_multiling.benchmarks", "scaling", "--help"], capture_output=True,
+                         text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     for flag in ("--quick", "--json", "--nodes", "--gen-seconds", "--headroom"):
         assert flag in out.stdout
 
 
 def test_plan_from_measured_figures():
-    """The script's plan on given per-response costs: the overrides are workers per node x nodes."""
-    mod = runpy.run_path(str(SCRIPT))
-    args = mod["parse_args"](["--nodes", "4", "--gen-seconds", "60", "--headroom", "2"])
+    """The area's plan on given per-response costs: the overrides are workers per node x nodes."""
+    args = scaling.parse_args(["--nodes", "4", "--gen-seconds", "60", "--headroom", "2"])
     measured = {"manager": {"adamame": {"per_response_s": 0.001, "responses_per_s": 1000.0, "rollouts": 8,
                                         "mean_score": 0.5},
                             "pb_rlsvr": {"per_response_s": 0.1, "responses_per_s": 10.0, "rollouts": 8,
@@ -77,7 +74,7 @@ def test_plan_from_measured_figures():
                             "tapo": {"error": "x"}},
                 "scorer": {"comet_cpu": {"per_item_s": 0.5, "items": 8, "shape": "24 x 1024",
                                          "tokens_per_segment": 100.0}}}
-    plan = mod["sizing"](args, measured)
+    plan = scaling.sizing(args, measured)
     assert plan["responses"] == 4096 and plan["responses_per_node"] == 1024
     assert plan["recipes"]["adamame"]["by_gen"][60.0]["override"] == "reward.num_workers=4"     # 1 per node
     assert plan["recipes"]["pb_rlsvr"]["by_gen"][60.0]["workers_per_node"] == 4                # 2 x 102.4 / 60

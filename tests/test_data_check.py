@@ -5,7 +5,6 @@ import copy
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -17,7 +16,6 @@ from verl_multiling.preflight import checks
 from verl_multiling.preflight.data_check import check_data_file, check_recipe_columns, check_train_rows
 from verl_multiling.preflight.startup import startup_findings
 
-ROOT = Path(__file__).resolve().parents[1]
 FIELD = "data.train_files"
 
 
@@ -157,12 +155,13 @@ def test_in_memory_frames_and_file_formats(cfgs, tmp_path):
 
 @pytest.mark.slow
 def test_a_200_mb_file_is_checked_in_bounded_memory(tmp_path):
-    """scripts/bench_data_check.py builds ~200 MB of long prompts (row groups of 512 rows) and measures the
-    check's peak RSS growth in a fresh process. Whole columns in memory cost ~260 MB on this file for TAPO
-    (the pandas check of c5f735d); the streamed check ~50 MB."""
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_data_check.py"), "--file",
+    """The data_check benchmark (verl_multiling/benchmarks/data_check.py) builds ~200 MB of long prompts (row
+    groups of 512 rows) and measures the check's peak RSS growth in a fresh process. Whole columns in memory
+    cost ~260 MB on this file for TAPO (the pandas check of c5f735d); the streamed check ~50 MB. It runs from
+    the installed package: any working directory will do."""
+    proc = subprocess.run([sys.executable, "-m", "verl_multiling.benchmarks", "data_check", "--file",
                            str(tmp_path / "big.parquet"), "--recipes", "tapo", "--json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     [result] = [json.loads(line) for line in proc.stdout.splitlines()]
     assert (tmp_path / "big.parquet").stat().st_size > 180e6

@@ -75,7 +75,8 @@ def test_detectors_total(backend, text):
     "\\sqrt{" * 50_000 + "2" + "}" * 50_000,  # deep LaTeX built to hang a parser
 ])
 def test_adversarial_megabyte_inputs_score_zero(text):
-    """No answer to read, no reward (the time of each input, < 30 s, is measured by scripts/bench_bounds.py)."""
+    """No answer to read, no reward (the time of each input, < 30 s, is measured by the bounds benchmark,
+    verl_multiling/benchmarks/bounds.py)."""
     assert not check_answer(text, "18", timeout_s=2.0).correct
     assert isinstance(strip_math(text), str)
     assert adamame_reward(text, "18", "fr", CFG)["score"] == 0.0

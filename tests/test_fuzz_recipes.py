@@ -178,7 +178,7 @@ ONE_MB = 1_000_000
     "<translation>" + " " * ONE_MB + "</translation>\\boxed{18}",                        # empty translation
 ], ids=["repeated", "megabyte_u", "nested", "unbalanced_r", "close_before_open", "empty_translation"])
 def test_tapo_megabyte_responses_stay_in_range(response):
-    """(their time, < 30 s each, is measured by scripts/bench_bounds.py --only recipes)"""
+    """(their time, < 30 s each, is measured by python -m verl_multiling.benchmarks bounds --only recipes)"""
     parts, parsed = tapo_reward(response, "18", "fr", "Janet has 16 eggs. " * 50_000, None, TAPO_CFG, CHRF,
                                 timeout_s=2.0)
     assert_no_nan(parts)
@@ -203,7 +203,7 @@ def test_chrf_batch_total_and_in_range(pairs, scorer):
 
 
 def test_chrf_megabyte_stays_in_range():
-    """(its time, < 20 s, is measured by scripts/bench_bounds.py --only recipes)"""
+    """(its time, < 20 s, is measured by python -m verl_multiling.benchmarks bounds --only recipes)"""
     [s] = CHRF.score(["Janet has 16 eggs. " * 55_000], ["Janet sells 9 eggs. \ud800\x00" * 45_000])
     assert 0.0 < s < 1.0  # shared words, different numbers: neither 0 nor 1
 
@@ -447,7 +447,7 @@ def test_harmonic_mean_and_unknown_language(a, b, text):
 
 
 def test_fidelity_megabyte_stays_in_range():
-    """(its time, < 30 s, is measured by scripts/bench_bounds.py --only recipes)"""
+    """(its time, < 30 s, is measured by python -m verl_multiling.benchmarks bounds --only recipes)"""
     text = ("Soit $x = 16 - 3$. Donc \\boxed{18}. Let me check.\n" * 20_000) + "\\(" * 100_000 + "\ud800" * 1000
     m = fidelity_metrics([text, ""], ["fr", "ja"], DETECTOR)
     assert m.n == 2 and 0.0 <= m.lcpr <= 1.0 and 0.0 <= m.code_switch_rate <= 1.0
@@ -559,7 +559,7 @@ def test_question_from_any_row_shape(row):
 ], ids=["markers", "copied_question", "uncopied_question", "overlapping", "unclosed_quotes", "nested_tags",
         "surrogateescape", "cjk_unbalanced"])
 def test_reflection_megabyte_inputs_stay_in_range(response, question):
-    """(their time, < 30 s each, is measured by scripts/bench_bounds.py --only recipes)"""
+    """(their time, < 30 s each, is measured by python -m verl_multiling.benchmarks bounds --only recipes)"""
     cfg = ReflectionConfig(marker_languages="all")
     r = reflection_reward(response, "18", "en", cfg, question=question, timeout_s=2.0)
     check_reflection(r, cfg)
@@ -786,7 +786,8 @@ def test_detect_language_max_chars(text, max_chars):
 
 def test_machine_translation_of_a_runaway_word_is_cut(monkeypatch):
     """Bergamot is quadratic in one long word (5,000 letters took 83 s): such runs are cut before translating
-    (the translator never receives the whole run; the time, < 10 s, is measured by scripts/bench_bounds.py)."""
+    (the translator never receives the whole run; the time, < 10 s, is measured by the bounds benchmark,
+    verl_multiling/benchmarks/bounds.py)."""
     from verl_multiling.scorers.semantic import FastTranslateTranslator
 
     translator = FastTranslateTranslator()

@@ -93,7 +93,7 @@ def test_extract_boxed_bounds_the_content():
     ],
 )
 def test_extract_boxed_on_megabyte_inputs(text, expected):
-    """(the time of each, < 0.5 s, is measured by scripts/bench_bounds.py --only math)"""
+    """(the time of each, < 0.5 s, is measured by python -m verl_multiling.benchmarks bounds --only math)"""
     assert extract_boxed(text) == expected
 
 
@@ -192,7 +192,7 @@ def test_missing_answers():
 
 def test_megabyte_response_takes_the_numeric_path(monkeypatch):
     """A megabyte response costs one linear scan, never a math-verify call (the time, < 1 s, is measured by
-    scripts/bench_bounds.py --only math)."""
+    python -m verl_multiling.benchmarks bounds --only math)."""
     calls = _no_math_verify(monkeypatch)
     response = "Let me think step by step. " * 40_000 + r"So the answer is \boxed{18}."
     assert len(response) > 1_000_000
@@ -463,7 +463,7 @@ def test_towers_are_rejected_before_sympy_and_a_batch_with_them_costs_no_verifie
     mixed = score(symbolic + towers)
     assert [r.reason for r in mixed[len(symbolic):]] == ["too_complex"] * len(towers)
     # the towers cost nothing of math-verify: the batch makes the clean batch's calls and no more (its time
-    # against the clean batch's: benchmark.py --only math_tail)
+    # against the clean batch's: python -m verl_multiling.benchmarks versus_verl --only math_tail)
     assert len(verified) == len(symbolic) and not any("9^{9^{9}}" in pred for pred in verified)
 
 

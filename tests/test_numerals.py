@@ -378,7 +378,8 @@ def test_never_raises_on_random_strings():
 )
 def test_pathological_inputs_are_not_numbers(text):
     """Megabyte runs of digits, letters, braces or control characters are no number (the time of 20 reads of
-    each, < 0.5 s, is measured by scripts/bench_bounds.py --only numerals); only the trailing ' 5' is read."""
+    each, < 0.5 s, is measured by python -m verl_multiling.benchmarks bounds --only numerals); only the trailing
+    ' 5' is read."""
     expected = Fraction(5) if text.endswith(" 5") else None
     assert parse_number(text, lang="de") == expected
     assert normalize_number(text) == (None if expected is None else "5")
@@ -386,7 +387,7 @@ def test_pathological_inputs_are_not_numbers(text):
 
 def test_typical_inputs_are_read():
     """The answers a reward worker parses all day (their time, ~15 us a call against a 200 us bound, is
-    measured by scripts/bench_bounds.py --only numerals)."""
+    measured by python -m verl_multiling.benchmarks bounds --only numerals)."""
     texts = ["18", "১,৫০০", r"1{,}5 \text{ kg}", r"\$1\,000.50", r"\frac{3}{4}", "x = 18"]
     assert [parse_number(text, lang="de") for text in texts] == [
         Fraction(18), Fraction(1500), Fraction(3, 2), Fraction(2001, 2), Fraction(3, 4), None]

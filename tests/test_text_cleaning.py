@@ -152,7 +152,7 @@ def test_unbalanced_delimiters_keep_the_text() -> None:
 )
 def test_one_megabyte_adversarial_input_is_cleaned(text: str) -> None:
     """The documented output on each megabyte input (its time, 0.02-0.1 s against a 5 s bound that a quadratic
-    path would break by minutes, is measured by scripts/bench_bounds.py --only text)."""
+    path would break by minutes, is measured by python -m verl_multiling.benchmarks bounds --only text)."""
     result = strip_math(text)
     assert isinstance(result, str) and len(result) <= len(text)
     assert result == strip_math(result)  # idempotent

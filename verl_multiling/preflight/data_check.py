@@ -35,7 +35,7 @@ with :func:`~verl_multiling.scorers.language_id.normalise_lang` (``zh-CN`` -> ``
 Memory: a parquet file is read with ``ParquetFile.iter_batches`` over only the columns and struct children
 above (``extra_info.lang``, not all of ``extra_info``), in batches of at most :data:`BATCH_ROWS` rows and
 about :data:`BATCH_BYTES` bytes of the selected columns; each batch is reduced to counters and dropped.
-Peak memory is O(batch), not O(file) (docs figure: scripts/bench_data_check.py). A JSON file's Arrow cache
+Peak memory is O(batch), not O(file) (docs figure: verl_multiling/benchmarks/data_check.py). A JSON file's Arrow cache
 is memory-mapped and read in slices of :data:`BATCH_ROWS` rows (whole top-level columns).
 """
 
@@ -45,7 +45,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Iterable
+from typing import Iterable
 
 from omegaconf import DictConfig
 
@@ -55,7 +55,7 @@ from verl_multiling.preflight.prompt_length import LengthCounts, PromptLengths, 
 
 BATCH_ROWS = 8192  # most rows per streamed batch
 BATCH_BYTES = 4 << 20  # about this many uncompressed bytes of the selected columns per batch (4 MiB: +55 MB
-# peak RSS on a 200 MB file, 8 MiB: +85, 32 MiB: +350 incl. allocator slack; scripts/bench_data_check.py)
+# peak RSS on a 200 MB file, 8 MiB: +85, 32 MiB: +350 incl. allocator slack; verl_multiling/benchmarks/data_check.py)
 VERL_FORMATS = (".parquet", ".json", ".jsonl")  # what verl 0.9.1's RLHFDataset loads; anything else raises
 
 

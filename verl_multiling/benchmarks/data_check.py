@@ -11,9 +11,10 @@ recipe, composes main_ppo's config with the file as data.train_files and measure
 * wall time of the check.
 
 ``--old REV`` also measures the pandas implementation of that git revision (``git show REV:...checks.py``
-loaded as a temporary module), e.g. ``--old c5f735d`` (the last one before data_check.py).
+loaded as a temporary module), e.g. ``--old c5f735d`` (the last one before data_check.py). It reads the git
+checkout of this package that the current directory is in (``git -C .``), so run it from inside one.
 
-    .venv/bin/python scripts/bench_data_check.py --recipes adamame,tapo --old c5f735d
+    python -m verl_multiling.benchmarks data_check --recipes adamame,tapo --old c5f735d
 
 Prints one JSON line per (recipe, implementation) and, with ``--json``, nothing else.
 """
@@ -31,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+OLD_CHECKS = "verl_multiling/preflight/checks.py"  # the pandas check_data_file lived here until data_check.py
 LANGS = ("fr", "ja", "de", "es", "zh", "ru", "sw", "th")
 
 
@@ -79,10 +80,24 @@ def _reset_peak() -> bool:
         return False
 
 
+def old_source(rev: str) -> str:
+    """``verl_multiling/preflight/checks.py`` at git revision ``rev`` of the checkout the current directory is
+    in; a ValueError that says what to do when there is no such checkout or revision."""
+    try:
+        proc = subprocess.run(["git", "-C", os.getcwd(), "show", f"{rev}:{OLD_CHECKS}"], capture_output=True,
+                              text=True, check=False)
+    except FileNotFoundError as exc:  # no git on PATH
+        raise ValueError(f"--old {rev} needs git to read {OLD_CHECKS} at that revision: {exc}") from exc
+    if proc.returncode != 0:
+        raise ValueError(f"--old {rev}: `git -C {os.getcwd()} show {rev}:{OLD_CHECKS}` failed "
+                         f"({proc.stderr.strip() or 'exit ' + str(proc.returncode)}); run this from inside a git "
+                         "checkout of verl_multiling that has that revision")
+    return proc.stdout
+
+
 def _old_check(rev: str):
     """check_data_file as it was at ``rev`` (pandas), loaded from ``git show`` into a temporary module."""
-    source = subprocess.run(["git", "show", f"{rev}:verl_multiling/preflight/checks.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = old_source(rev)
     handle = tempfile.NamedTemporaryFile("w", suffix="_old_checks.py", delete=False)
     handle.write(source)
     handle.close()
@@ -97,10 +112,11 @@ def measure(path: str, recipe: str, old_rev: str | None) -> list[dict]:
     """Run in a fresh process per recipe (see main): compose, then one check per implementation."""
     from verl_multiling.preflight import checks
     from verl_multiling.preflight.compose import compose_config
+    from verl_multiling.preflight.data_check import check_data_file
 
     cfg = compose_config([f"+recipe={recipe}", f"data.train_files={path}", f"data.val_files={path}"])
     settings, _ = checks.check_multiling(cfg)
-    impls = [("new", checks.check_data_file)] + ([("old " + old_rev, _old_check(old_rev))] if old_rev else [])
+    impls = [("new", check_data_file)] + ([("old " + old_rev, _old_check(old_rev))] if old_rev else [])
     tiny = Path(tempfile.mkdtemp()) / "tiny.parquet"
     build(tiny, 1, prompt_chars=400, group_rows=64)
     out = []
@@ -135,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         for row in measure(args.file, args.child, args.old):
             print(json.dumps(row), flush=True)
         return 0
+    if args.old:
+        try:
+            old_source(args.old)  # before any file is built: a clear error outside a git checkout
+        except ValueError as exc:
+            print(f"data_check: {exc}", file=sys.stderr)
+            return 2
     path = Path(args.file or Path(tempfile.gettempdir()) / f"bench_data_check_{args.mb}mb.parquet")
     if not path.exists():
         t0 = time.perf_counter()
@@ -143,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"built {path}: {rows} rows, {path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - t0:.1f}s",
                   file=sys.stderr)
     for recipe in args.recipes.split(","):  # a fresh process each: one recipe's check cannot raise the next's base
-        cmd = [sys.executable, __file__, "--file", str(path), "--child", recipe] + (["--old", args.old] if args.old
-                                                                                     else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        cmd = [sys.executable, "-m", "verl_multiling.benchmarks", "data_check", "--file", str(path), "--child",
+               recipe] + (["--old", args.old] if args.old else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
             print(proc.stderr[-3000:], file=sys.stderr)
             return proc.returncode

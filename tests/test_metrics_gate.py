@@ -1,6 +1,6 @@
 """The smoke metrics regression gate (:mod:`verl_multiling.smoke.metrics_gate`) without running a smoke.
 
-The gate itself runs inside ``tests/test_e2e_smoke.py`` on the runs that file already makes; these tests
+The gate itself runs inside ``tests/test_e2e_recipes.py`` on the runs that file already makes; these tests
 check its pieces: which metrics it reads, the per-response advantages, the tolerance rules, the messages,
 and that the stored values exist for every gated recipe and would catch a change beyond tolerance.
 """

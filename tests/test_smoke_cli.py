@@ -1,6 +1,6 @@
 """``verl-multiling smoke``'s own parts, fast: arguments, overrides, reading verl's metrics, the report.
 
-The runs through main_ppo are in test_e2e_smoke.py."""
+The runs through main_ppo are in test_e2e_recipes.py and test_e2e_trainer_modes.py."""
 
 from __future__ import annotations
 

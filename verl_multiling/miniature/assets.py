@@ -8,32 +8,15 @@ piece is byte-level BPE, so any text round-trips exactly.
 
 from __future__ import annotations
 
-import os
-import shutil
 import zlib
 from pathlib import Path
 
-from verl_multiling.plumbing.offline_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS, cache_dir
+from verl_multiling.plumbing.offline_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS, atomic_dir, cache_dir
 
 TOKENIZER_VOCAB = 2048
 MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
                "num_key_value_heads": 2, "max_position_embeddings": 512, "tie_word_embeddings": True}
 """The tiny Qwen2's shape (changing it changes the cache key)."""
-
-
-def atomic_dir(target: Path, build) -> Path:
-    """Build into a staging directory and rename it to ``target`` (a killed build leaves no half cache)."""
-    if target.is_dir():
-        return target
-    staging = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    build(staging)
-    try:
-        staging.rename(target)
-    except OSError:  # another process won the race: keep its copy
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def tokenizer_texts() -> list[str]:

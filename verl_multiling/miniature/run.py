@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from verl_multiling.miniature.arms import ARMS, RunSize, arm_overrides, size_overrides
-from verl_multiling.miniature.task import LANGUAGES, Problem, check_languages, problems
+from verl_multiling.miniature.task import Problem, check_languages, problems
 from verl_multiling.miniature.warm_start import SftSettings
 
 MINIATURE_RECIPES = ("adamame", "tapo", "reflection", "pb_rlsvr")
@@ -66,9 +66,9 @@ def warm_start_dir(recipe: str, languages: Sequence[str], seed: int, sft: SftSet
     """The cached warm start of ``recipe`` (built on first use, about a minute on 2 cores)."""
     import zlib
 
-    from verl_multiling.miniature.assets import atomic_dir, model_key
+    from verl_multiling.miniature.assets import model_key
     from verl_multiling.miniature.warm_start import build_warm_start
-    from verl_multiling.plumbing.offline_tokenizer import cache_dir
+    from verl_multiling.plumbing.offline_tokenizer import atomic_dir, cache_dir
 
     key = zlib.crc32(repr((model_key(), tuple(languages), asdict(sft))).encode())
     target = cache_dir() / "miniature" / f"warm-{recipe}-s{seed}-{key:08x}"

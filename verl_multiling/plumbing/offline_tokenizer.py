@@ -9,6 +9,8 @@ Hugging Face fast tokenizer with a ChatML template and saves it once to a cache 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 QWEN_SPLIT_PATTERN = (
@@ -25,6 +27,22 @@ CACHE_ENV = "VERL_MULTILING_CACHE"
 def cache_dir() -> Path:
     """``$VERL_MULTILING_CACHE`` or ``~/.cache/verl_multiling``."""
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "verl_multiling"))
+
+
+def atomic_dir(target: Path, build: Callable[[Path], object]) -> Path:
+    """``target``, built by ``build(staging)`` in a staging directory renamed into place: a killed build leaves no
+    half cache, and a process (a parallel test worker, a second reward worker) never reads one being written."""
+    if target.is_dir():
+        return target
+    staging = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    build(staging)
+    try:
+        staging.rename(target)
+    except OSError:  # another process won the race: keep its copy
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def build_qwen_tokenizer():
@@ -49,7 +67,11 @@ def build_qwen_tokenizer():
 def offline_tokenizer_dir(target: Path | None = None) -> Path:
     """A directory holding the saved Qwen2.5 tokenizer, built on first use."""
     target = Path(target) if target is not None else cache_dir() / "qwen2.5-tokenizer"
-    if not (target / "tokenizer.json").is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        build_qwen_tokenizer().save_pretrained(str(target))
-    return target
+    if (target / "tokenizer.json").is_file():
+        return target
+    if target.is_dir():
+        if any(target.iterdir()):  # a directory of the caller's with other files in it: add the tokenizer's
+            build_qwen_tokenizer().save_pretrained(str(target))
+            return target
+        target.rmdir()  # an empty directory the caller made: fill it atomically
+    return atomic_dir(target, lambda staging: build_qwen_tokenizer().save_pretrained(str(staging)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from verl_multiling.plumbing.offline_tokenizer import cache_dir, offline_tokenizer_dir
+from verl_multiling.plumbing.offline_tokenizer import atomic_dir, cache_dir, offline_tokenizer_dir
 
 TINY_MODEL = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
               "num_key_value_heads": 2, "max_position_embeddings": 4096, "tie_word_embeddings": True}
@@ -25,6 +25,10 @@ def tiny_model_dir(seed: int = 0) -> Path:
     target = cache_dir() / "smoke" / f"tiny-qwen2-{key}-s{seed}"
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
         return target
+    return atomic_dir(target, lambda staging: _build_tiny_model(staging, seed))
+
+
+def _build_tiny_model(out: Path, seed: int) -> None:
     import torch
     from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
@@ -34,12 +38,9 @@ def tiny_model_dir(seed: int = 0) -> Path:
                          pad_token_id=tokenizer.pad_token_id, torch_dtype="float32", **TINY_MODEL)
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
-    staging = target.with_name(target.name + f".tmp{os.getpid()}")
-    model.save_pretrained(str(staging))
-    tokenizer.save_pretrained(str(staging))
-    GenerationConfig(eos_token_id=[eos], pad_token_id=tokenizer.pad_token_id).save_pretrained(str(staging))
-    staging.rename(target) if not target.exists() else None
-    return target
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    GenerationConfig(eos_token_id=[eos], pad_token_id=tokenizer.pad_token_id).save_pretrained(str(out))
 
 
 def write_recipe_data(rollouts_path: str | os.PathLike, out_dir: Path, lang_key: str = "lang") -> tuple[Path, Path]:

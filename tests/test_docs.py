@@ -1,12 +1,13 @@
 """The documentation lives in the repository: every relative link resolves (file and heading), every
-repository path a doc or docstring cites exists, and nothing names a file outside the repository."""
+repository path a doc or docstring cites exists, and nothing names a file outside the repository.
+One test per rule, each listing every offender in every file (not one test per file)."""
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted({ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("recipes/**/*.md")})
@@ -61,8 +62,7 @@ def test_slug_and_link_parsing(tmp_path):
     assert links(doc) == ["b.md#top", "https://example.org"]
 
 
-@pytest.mark.parametrize("doc", DOCS, ids=_rel)
-def test_relative_links_resolve(doc):
+def broken_links(doc: Path) -> list[str]:
     broken = []
     for target in links(doc):
         if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
@@ -70,34 +70,55 @@ def test_relative_links_resolve(doc):
         file_part, _, anchor = target.partition("#")
         path = (doc.parent / file_part).resolve() if file_part else doc
         if not path.is_relative_to(ROOT):
-            broken.append(f"{target}: outside the repository")
+            broken.append(f"{_rel(doc)}: {target}: outside the repository")
         elif not path.exists():
-            broken.append(f"{target}: no such file")
+            broken.append(f"{_rel(doc)}: {target}: no such file")
         elif anchor and path.suffix == ".md" and anchor not in anchors(path):
-            broken.append(f"{target}: no heading #{anchor} in {_rel(path)}")
-    assert broken == [], f"{_rel(doc)}: {broken}"
+            broken.append(f"{_rel(doc)}: {target}: no heading #{anchor} in {_rel(path)}")
+    return broken
 
 
-@pytest.mark.parametrize("path", DOCS + SOURCES, ids=_rel)
-def test_nothing_names_a_file_outside_the_repository(path):
-    text = path.read_text(encoding="utf-8")
-    found = sorted({m.group(0) for pattern in OUTSIDE for m in pattern.finditer(text)})
-    assert found == [], f"{_rel(path)} names files that are not in the repository: {found}"
+def test_broken_link_is_reported_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    (tmp_path / "b.md").write_text("# Top\n")
+    doc = tmp_path / "a.md"
+    doc.write_text("[ok](b.md#top) [gone](c.md) [anchor](b.md#nowhere) [up](../x.md)\n")
+    assert broken_links(doc) == ["a.md: c.md: no such file", "a.md: b.md#nowhere: no heading #nowhere in b.md",
+                                 "a.md: ../x.md: outside the repository"]
 
 
-@pytest.mark.parametrize("path", DOCS + SOURCES, ids=_rel)
-def test_cited_repository_paths_exist(path):
-    cited = {m.group(1) for m in CITED_PATH.finditer(path.read_text(encoding="utf-8"))}
-    missing = sorted(c for c in cited if not (ROOT / c).exists())
-    assert missing == [], f"{_rel(path)} cites paths that do not exist: {missing}"
+def test_relative_links_resolve():
+    broken = [problem for doc in DOCS for problem in broken_links(doc)]
+    assert broken == [], "\n".join(broken)
 
 
-@pytest.mark.parametrize("path", DOCS + SOURCES, ids=_rel)
-def test_install_instructions_are_real(path):
+def test_nothing_names_a_file_outside_the_repository():
+    offenders = []
+    for path in DOCS + SOURCES:
+        text = path.read_text(encoding="utf-8")
+        found = sorted({m.group(0) for pattern in OUTSIDE for m in pattern.finditer(text)})
+        offenders += [f"{_rel(path)}: {name}" for name in found]
+    assert offenders == [], "files not in the repository are named:\n" + "\n".join(offenders)
+
+
+def test_cited_repository_paths_exist():
+    offenders = []
+    for path in DOCS + SOURCES:
+        cited = {m.group(1) for m in CITED_PATH.finditer(path.read_text(encoding="utf-8"))}
+        offenders += [f"{_rel(path)}: {c}" for c in sorted(cited) if not (ROOT / c).exists()]
+    assert offenders == [], "cited paths that do not exist:\n" + "\n".join(offenders)
+
+
+def test_install_instructions_are_real():
     """The package is not on PyPI and has no fixed URL: say `pip install` of a checkout, not a placeholder."""
-    text = path.read_text(encoding="utf-8")
-    assert not re.search(r"pip install (verl-multiling|verl_multiling)\b(?!/)", text), _rel(path)
-    assert "git+<" not in text, _rel(path)
+    offenders = []
+    for path in DOCS + SOURCES:
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"pip install (verl-multiling|verl_multiling)\b(?!/)", text):
+            offenders.append(f"{_rel(path)}: pip install of a package name that is not on PyPI")
+        if "git+<" in text:
+            offenders.append(f"{_rel(path)}: a git+<...> placeholder URL")
+    assert offenders == [], "\n".join(offenders)
 
 
 def test_readme_keeps_the_two_commands_first():

@@ -22,7 +22,7 @@ ROWS = [
     ("en", Q_EN, f"<think>{THINK_EN} Wait, verify, double-check.</think> \\boxed{{17}}", "18", 1.0, 3),
     ("en", Q_EN, f"<think>{THINK_EN}</think> Wait, let me verify. Double-check. \\boxed{{18}}", "18", 2.0, 0),
     ("en", Q_EN, f"<think>Verify: Janet's ducks lay 16 eggs. {THINK_EN}</think> \\boxed{{18}}", "18", 2.0, 0),
-    ("en", Q_EN, f"<think>wait wait wait</think> \\boxed{{18}}", "18", 2.0, 0),
+    ("en", Q_EN, "<think>wait wait wait</think> \\boxed{18}", "18", 2.0, 0),
     ("en", Q_EN, f"<think>{THINK_EN} wait, verify. \\boxed{{18}}", "18", 1.0, 0),
     ("fr", Q_FR, "<think>5 × 12 = 60 crayons, 60 - 7 = 53. Attends, vérifions : 53 + 7 = 60.</think> \\boxed{53}",
      "53", 2.0 + 2 * W3, 2),

@@ -41,8 +41,6 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from verl_multiling.config.knobs import ON_FAILURE  # the words multiling.faults.on_failure accepts
-
 logger = logging.getLogger(__name__)
 
 # reward_extra_info columns whose batch means are logged as multiling/faults/<name>_rate

@@ -41,7 +41,7 @@ import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from verl_multiling.data_prep.schema import Record, SchemaError, check_language
 

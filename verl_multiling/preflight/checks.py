@@ -236,21 +236,6 @@ def uses_default_data(cfg: DictConfig) -> bool:
     return files == [VERL_DEFAULT_TRAIN_FILE] and not Path(os.path.expanduser(files[0])).exists()
 
 
-# The data-file checks stream only the needed columns in bounded memory: verl_multiling/preflight/data_check.py.
-# Re-exported here so `checks.check_data_file` etc. keep working.
-from verl_multiling.preflight.data_check import (  # noqa: E402
-    DataSummary,
-    check_data_file,
-    check_recipe_columns,
-    check_tapo_columns,
-    check_train_rows,
-    data_file_summary,
-    gold_required,
-    recipe_columns,
-    total_steps,
-)
-
-
 def check_engines(cfg: DictConfig) -> list[Finding]:
     """The training backend the config asks for, where this machine cannot import it (a note: preflight
     often runs on a CPU login node; the GPU nodes need it)."""

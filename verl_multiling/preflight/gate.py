@@ -28,7 +28,7 @@ from typing import Any, Callable
 from omegaconf import DictConfig
 
 from verl_multiling.preflight.contract import check_contract
-from verl_multiling.preflight import checks
+from verl_multiling.preflight import checks, data_check
 from verl_multiling.preflight.engines import check_rollout_engine
 from verl_multiling.preflight.findings import Finding
 
@@ -100,9 +100,9 @@ class Gate:
         if not self.at_startup and checks.uses_default_data(cfg):
             from verl_multiling.preflight.rollouts import load_rollouts, rows_as_dataset
 
-            rows = load_rollouts(self.rollouts_path(), need_gold=checks.gold_required(cfg, settings))
+            rows = load_rollouts(self.rollouts_path(), need_gold=data_check.gold_required(cfg, settings))
             frame = rows_as_dataset(rows, settings.lang_key)
-            return checks.check_recipe_columns(frame, cfg, settings, "rollouts", "sample rollouts") + [
+            return data_check.check_recipe_columns(frame, cfg, settings, "rollouts", "sample rollouts") + [
                 Finding("note", "data.train_files",
                         f"not given; checking the bundled sample prompts ({len(frame)} prompts) instead")]
         out: list[Finding] = []
@@ -120,7 +120,7 @@ class Gate:
                     lengths, note = load_prompt_lengths(cfg)
                     out += [note] if note is not None else []
                     loaded = True
-                found, summary = checks.check_data_file(path, cfg, settings, field, lengths)
+                found, summary = data_check.check_data_file(path, cfg, settings, field, lengths)
                 out += found
                 complete = complete and summary is not None
                 summaries += [summary] if summary is not None else []
@@ -129,7 +129,7 @@ class Gate:
                 self.n_train = sum(s.usable for s in summaries)  # rows verl keeps (after its token filter when
                 # preflight counted it)
                 if complete:  # rows of every train file known: enough for one batch?
-                    out += checks.check_train_rows(cfg, summaries)
+                    out += data_check.check_train_rows(cfg, summaries)
         return out
 
     # ---- 3. scorers ----------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class Gate:
         manager = resolve_reward_manager_cls(self.cfg)
         if not issubclass(manager, MultilingRewardManager):
             return [Finding("note", "reward probe", f"{manager.__name__} is not a verl_multiling manager: not probed")]
-        rows = load_rollouts(self.rollouts_path(), need_gold=checks.gold_required(self.cfg, self.settings))
+        rows = load_rollouts(self.rollouts_path(), need_gold=data_check.gold_required(self.cfg, self.settings))
         languages = self.settings.languages or tuple(sorted(set().union(*data_languages.values()))) \
             or tuple(sorted({str(r.get("lang")) for r in rows}))
         chosen, missing = probe_rows(rows, languages)

@@ -28,7 +28,7 @@ from typing import TextIO
 import numpy as np
 import torch
 
-from verl_multiling.preflight import checks
+from verl_multiling.preflight import checks, data_check
 from verl_multiling.preflight.checks import Finding
 from verl_multiling.preflight.report import (
     KIND_COLUMNS,
@@ -121,7 +121,7 @@ class Preflight:
         self.add(gate.data_checks())
         self.data_summary += [s.as_dict() for s in gate.summaries]
         n_train = gate.n_train if not checks.uses_default_data(cfg) else None
-        self.total_steps = checks.total_steps(cfg, n_train)
+        self.total_steps = data_check.total_steps(cfg, n_train)
         if self.total_steps is None:  # with data too small for one batch, check_train_rows said so (an error)
             self.add([Finding("note", "trainer.total_training_steps",
                               f"T unknown{'' if n_train else ' without training data'}; previews use "
@@ -183,7 +183,7 @@ class Preflight:
 
         from verl_multiling.preflight.rollouts import build_dataproto, load_rollouts
 
-        rows = load_rollouts(self.rollouts_path, need_gold=checks.gold_required(self.cfg, self.settings))
+        rows = load_rollouts(self.rollouts_path, need_gold=data_check.gold_required(self.cfg, self.settings))
         tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_dir)
         data = build_dataproto(rows, tokenizer, self.settings.lang_key)
         cfg = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=False))

@@ -62,7 +62,7 @@ from verl_multiling.scorers.math_answer import check_answer, extract_boxed
 from verl_multiling.scorers.semantic import SemanticConfig, SemanticScorer, auto_scale, semantic_config_errors
 from verl_multiling.scorers.text_cleaning import strip_math
 from verl_multiling.config.confnode import node_get as _get
-from verl_multiling.config.knobs import ANSWER_MODES, GOLD_MODES, PB_RLSVR
+from verl_multiling.config.knobs import PB_RLSVR
 from verl_multiling.config.schema import SettingsError, plain, read
 
 PIVOT_KEY = "pivot_response"
@@ -339,7 +339,7 @@ def check_pivot_column(frame: Any, pivot_key: str = PIVOT_KEY) -> list[tuple[str
     y_en must sit in a column ``pivot_key`` or in ``extra_info[pivot_key]`` of every row.
     """
     fix = ("write y_en into the training parquet with scripts/generate_pivot_references.py "
-           f"(or set multiling.pb_rlsvr.pivot_key)")
+           "(or set multiling.pb_rlsvr.pivot_key)")
     if pivot_key in frame.columns:
         values = frame[pivot_key]
     elif "extra_info" in frame.columns:

@@ -75,7 +75,7 @@ from verl_multiling.scorers.language_id import normalise_lang
 from verl_multiling.rewards.task import TaskChecker, TaskOutcome, math_checker, merge_extra
 from verl_multiling.scorers.math_answer import extract_boxed
 from verl_multiling.config.confnode import node_get as _get
-from verl_multiling.config.knobs import MARKER_LANGUAGE_MODES, REFLECTION
+from verl_multiling.config.knobs import REFLECTION
 from verl_multiling.config.schema import SettingsError, read
 
 # --- marker lists --------------------------------------------------------------------------------

@@ -15,11 +15,9 @@ from omegaconf import OmegaConf
 
 from verl_multiling.estimators.schedules import SCHEDULES, alignment_factor, exploration_anneal, progress
 from verl_multiling.estimators.tapo import compute_tapo_advantage
-from verl_multiling.config.knobs import WEIGHT_GUARD
+from verl_multiling.config.knobs import ANSWER_MODES, GOLD_MODES, WEIGHT_GUARD
 from verl_multiling.rewards.pb_rlsvr import (
-    ANSWER_MODES,
     EXTRA_KEYS,
-    GOLD_MODES,
     MAX_SIMILARITY_CHARS,
     PbRlsvrConfig,
     Prepared,

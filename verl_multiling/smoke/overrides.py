@@ -8,8 +8,10 @@ group is for:
   (verl's placement groups always ask for GPUs); the ``hf_cpu`` rollout with tensor parallel size 1.
 - FSDP on CPU: ``strategy=fsdp2`` (FSDP1 syncs module states through a device), fp32 parameters
   (bf16 matmuls are several times slower on CPU), SDPA attention, no remove-padding (flash-attn only).
-- Size: 4 prompts a step, ``n`` responses each, prompts up to 512 and responses up to 256 tokens
-  (the bundled TAPO and reflection responses need about 200 to keep their tags), LoRA rank 4.
+- Size: 4 prompts a step, ``n`` responses each, responses up to 256 tokens (the bundled TAPO and
+  reflection responses need about 200 to keep their tags), LoRA rank 4. Prompts up to 512 tokens unless
+  the caller fits the length to its data (``verl-multiling smoke`` does:
+  :func:`verl_multiling.smoke.assets.fitted_prompt_length`, 320 for the bundled prompts).
 - Logging: verl's console and file loggers; the file logger writes ``metrics.jsonl`` in the work dir.
 """
 
@@ -45,7 +47,7 @@ def smoke_env(workdir: Path, threads: int = 1) -> dict[str, str]:
 
 
 def smoke_overrides(*, model_dir: Path, train: Path, val: Path, workdir: Path, steps: int, n: int,
-                    scripted: Path | None, ray_tmp: Path) -> list[str]:
+                    scripted: Path | None, ray_tmp: Path, max_prompt_length: int | None = None) -> list[str]:
     """Overrides for ``python -m verl.trainer.main_ppo +recipe=NAME`` (see the module docstring)."""
     actor = "actor_rollout_ref.actor"
     fp32 = "{param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}"
@@ -54,7 +56,7 @@ def smoke_overrides(*, model_dir: Path, train: Path, val: Path, workdir: Path, s
     overrides = [
         f"data.train_files={train}", f"data.val_files={val}",
         f"data.train_batch_size={SMALL['train_batch_size']}",
-        f"data.max_prompt_length={SMALL['max_prompt_length']}",
+        f"data.max_prompt_length={max_prompt_length or SMALL['max_prompt_length']}",
         f"data.max_response_length={SMALL['max_response_length']}",
         "data.dataloader_num_workers=0",
         f"actor_rollout_ref.model.path={model_dir}",

@@ -117,7 +117,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: str | None = None,
               scripted: bool = True, n: int | None = None, workdir: str | None = None,
               verbose: bool = False, timeout_s: float | None = None, stream: TextIO = sys.stdout) -> int:
-    from verl_multiling.smoke.assets import tiny_model_dir, write_recipe_data
+    from verl_multiling.smoke.assets import fitted_prompt_length, tiny_model_dir, write_recipe_data
     from verl_multiling.smoke.report import print_report
 
     recipe, user = split_recipe(overrides)
@@ -132,12 +132,15 @@ def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: s
     rollouts, lang_key = recipe_data_settings(recipe, user)
     model = tiny_model_dir()
     train, val = write_recipe_data(rollouts, work / "data", lang_key)
-    stream.write(f"[smoke] {recipe}: tiny Qwen2 {model}\n[smoke] data {train} (from {rollouts.name}); "
+    prompt_length = fitted_prompt_length(train, model)
+    stream.write(f"[smoke] {recipe}: tiny Qwen2 {model}\n[smoke] data {train} (from {rollouts.name}, prompts up "
+                 f"to {prompt_length} tokens); "
                  f"work dir {work}; assets {time.perf_counter() - t0:.1f} s\n")
     ray_tmp = Path(tempfile.mkdtemp(prefix="vmr", dir="/tmp"))  # short: Ray's socket paths are length-limited
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"+recipe={recipe}",
                *smoke_overrides(model_dir=model, train=train, val=val, workdir=work, steps=steps, n=n,
-                                scripted=rollouts if scripted else None, ray_tmp=ray_tmp),
+                                scripted=rollouts if scripted else None, ray_tmp=ray_tmp,
+                                max_prompt_length=prompt_length),
                *user]
     (work / "command.txt").write_text(" ".join(command) + "\n", encoding="utf-8")
     env = {**os.environ, **smoke_env(work)}

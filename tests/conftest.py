@@ -23,8 +23,9 @@ log-prob worker). Under ``-n 2 --dist loadgroup`` they share one xdist group, so
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
-    # The longest files first (their e2e runs take minutes): with ``-n 2`` they start at once and the short files
-    # fill in around them, instead of a long file starting last. Stable sort: the order within each group is kept.
+    # The longest files first (their e2e runs take minutes): with ``-n 2`` (and --no-loadscope-reorder, in
+    # pyproject's addopts) they start at once and the short files fill in around them, instead of a long file
+    # starting last. Stable sort: the order within each group is kept.
     items.sort(key=lambda item: "e2e" not in item.keywords)
     for item in items:
         name = item.path.name

@@ -1,7 +1,8 @@
 """Shared by the end-to-end tests: run ``verl-multiling smoke`` (verl's real ``main_ppo`` on CPU) and check
 what verl logged and trained on. The tests are in ``test_e2e_recipes.py`` (one run per recipe, with the
-metrics gate) and ``test_e2e_trainer_modes.py`` (checkpoint resume, the async trainer, sampled rollouts):
-two files, so that ``pytest -n 2 --dist loadfile`` runs them side by side."""
+metrics gate, checkpoint resume) and ``test_e2e_trainer_modes.py`` (the async trainer, sampled rollouts). Under
+``pytest -n 2`` both files share one xdist group (tests/conftest.py): they run one after another on one worker,
+never two ``main_ppo`` runs with the Qwen vocabulary at once."""
 
 from __future__ import annotations
 

@@ -410,9 +410,18 @@ def test_a_kill_does_not_disturb_the_other_workers_calls(monkeypatch):
 
 def test_a_dead_worker_is_replaced_and_the_call_retried():
     in_thread(check_answer, rf"\boxed{{{SYMBOLIC}}}", SYMBOLIC_GOLD)
-    for worker in math_answer._POOL.workers:
+    _warm_spare()
+    dead = math_answer._POOL.workers  # every idle worker and the spare: as many as the 3 attempts a call has
+    for worker in dead:
         worker.process.kill()  # crashed (OOM killer, a segfault in C)
-    assert in_thread(check_answer, r"\boxed{(x+3)^2}", "x^2+6x+9").correct
+    assert multiprocessing.connection.wait([w.process.sentinel for w in dead], timeout=10)
+    for worker in dead:
+        worker.process.join(timeout=10)
+    started = math_answer._POOL.started
+    assert in_thread(check_answer, r"\boxed{(x+3)^2}", "x^2+6x+9") == AnswerCheck(True, "math_verify_match",
+                                                                                  "(x+3)^2")
+    assert math_answer._POOL.started > started  # fresh workers took the call
+    assert not set(dead) & set(math_answer._POOL.workers)  # and the dead ones left the pool
 
 
 def test_many_concurrent_threads():

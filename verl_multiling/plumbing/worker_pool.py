@@ -15,7 +15,8 @@ instead and kills that worker when the call overruns ``timeout_s``; used by the 
   (``spares()`` of them, started in the background) takes its place at once; a new spare then starts in the
   background (starting a worker is never counted against a call).
 * A worker that dies under a call (a crash, ``os._exit``) is replaced and the call retried, at most
-  ``attempts`` attempts in all.
+  ``attempts`` attempts in all. Idle workers and spares that died while they waited (the OOM killer took
+  them all) are skipped and replaced without using up an attempt.
 * Workers that cannot start (a low ``ulimit -n``, no memory, a failing ``warm_up``) make every call fail at
   once for the next ``START_RETRY_S`` seconds instead of spawning again.
 * Forked children start with fresh, empty pools; :meth:`WorkerPool.close` kills every idle worker and spare.
@@ -131,6 +132,13 @@ class Worker:
             raise value
         return value
 
+    def alive(self) -> bool:
+        """Whether the process still runs (reaps it when it has exited)."""
+        try:
+            return self.process.is_alive()
+        except (OSError, ValueError, AssertionError):  # closed, or not our child
+            return False
+
     def kill(self) -> None:
         """Kill the process now (never waits on it) and close the pipe."""
         try:
@@ -216,14 +224,23 @@ class WorkerPool:
     def _take(self) -> Worker:
         """An idle worker, else a warm spare, else a fresh one (the first call starts them all at once)."""
         size = self._size()
+        dead: list[Worker] = []  # idle workers and spares that died while they waited (OOM killer, a kill)
         with self._lock:
             while True:
                 if self._closed:
                     raise RuntimeError(f"the {self.name} worker pool is closed")
                 if self._idle:
-                    return self._idle.pop()
+                    worker, n_start = self._idle.pop(), 0
+                    if worker.alive():
+                        break
+                    self._owned -= 1
+                    dead.append(worker)
+                    continue
                 if self._spares:
                     worker, n_start = self._spares.pop(), 0
+                    if not worker.alive():
+                        dead.append(worker)
+                        continue
                     self._owned += 1
                     break
                 if self._cold:
@@ -248,7 +265,9 @@ class WorkerPool:
             with self._lock:
                 self._idle.extend(workers[1:])
                 self._lock.notify_all()
-        self._refill_spares()
+        for corpse in dead:
+            corpse.kill()  # closes its pipe
+        self._refill_spares()  # a spare taken or found dead is replaced in the background
         return worker
 
     def _give_back(self, worker: Worker) -> None:

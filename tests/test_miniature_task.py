@@ -214,3 +214,24 @@ def test_table_and_curve_show_both_arms(tmp_path):
     result = dict(_result())
     result["arms"]["recipe"]["curve"] = c
     assert write_plot(result, tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_summary_cli_reads_results_and_names_a_bad_file(tmp_path, capsys):
+    from verl_multiling.miniature.summary import main
+
+    good = tmp_path / "seed3.json"
+    good.write_text(json.dumps(_result()), encoding="utf-8")
+    assert main([str(good)]) == 0
+    assert "| 3 | - | +0.100 -> +0.900 (+0.800) | +0.100 -> +0.000 (-0.100) | +0.900 | +0.900 |" in capsys.readouterr().out
+    not_a_result = tmp_path / "other.json"
+    not_a_result.write_text('{"a": 1}', encoding="utf-8")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    for path, says in [(tmp_path / "missing.json", "cannot read"), (not_a_result, "has no 'recipe' and 'arms'"),
+                       (broken, "is not JSON")]:
+        with pytest.raises(SystemExit) as stop:
+            main([str(good), str(path)])
+        assert str(path) in str(stop.value) and says in str(stop.value)
+    with pytest.raises(SystemExit) as stop:
+        main([])  # argparse: the usage line, exit 2
+    assert stop.value.code == 2

@@ -9,6 +9,7 @@ then the minimum of that difference over the files (the margin a test may assert
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -60,13 +61,30 @@ def summary_lines(results: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _read(path: str) -> dict[str, Any]:
+    """One ``--json`` result; a clear error naming the file when it is missing or not a result."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            result = json.load(handle)
+    except OSError as error:
+        raise SystemExit(f"summary: cannot read {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise SystemExit(f"summary: {path} is not JSON ({error}); pass the files written by "
+                         "`verl-multiling miniature --json PATH`") from None
+    if not isinstance(result, dict) or "arms" not in result or "recipe" not in result:
+        raise SystemExit(f"summary: {path} has no 'recipe' and 'arms': pass the files written by "
+                         "`verl-multiling miniature --json PATH`")
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    paths = list(sys.argv[1:] if argv is None else argv)
-    if not paths:
-        print("usage: python -m verl_multiling.miniature.summary RESULT.json [...]", file=sys.stderr)
-        return 2
-    results = [json.loads(open(p, encoding="utf-8").read()) for p in paths]
-    print("\n".join(summary_lines(results)))
+    parser = argparse.ArgumentParser(
+        prog="python -m verl_multiling.miniature.summary",
+        description="Per seed: each arm's start -> end of the recipe's figures, and Δ recipe − Δ baseline.")
+    parser.add_argument("results", nargs="+", metavar="RESULT.json",
+                        help="files written by `verl-multiling miniature --json PATH`")
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    print("\n".join(summary_lines([_read(p) for p in args.results])))
     return 0
 
 

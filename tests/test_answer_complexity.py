@@ -94,3 +94,15 @@ def test_shapes_that_slipped_through_are_named_exactly(answer, reason):
 ])
 def test_small_sums_and_nesting_up_to_the_limit_pass(answer):
     assert too_complex(answer) is None
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    ("¹", None), ("²^{³}", None), ("½", None), ("①!", None), ("x^{¹}", None), ("¹²³.৪", None),  # digit-like symbols
+    ("০^০", None), ("০০০!", None), ("৯৯৯^{৯৯৯৯৯৯}", "a number with about 3e+06 digits (limit 100000)"),  # Bengali
+    ("٣^{٣٣٣٣٣٣}", "a number with about 1.6e+05 digits (limit 100000)"),  # Arabic-Indic, as 3^{333333}
+])
+def test_digits_of_any_script_are_read_and_digit_like_symbols_never_raise(answer, reason):
+    """Found by the fuzz test in random order: ``\\boxed{¹}`` crashed the check (``'¹'.isdigit()`` is true but
+    ``int('¹')`` fails), so a TAPO reward raised instead of scoring. Superscripts, fractions and circled
+    numbers are symbols; decimal digits of any script are numbers, zeros included."""
+    assert too_complex(answer) == reason

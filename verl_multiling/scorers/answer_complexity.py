@@ -184,10 +184,11 @@ class _Reader:
         if token in _OPEN:
             return self.atom()
         self.take()
-        if token[0].isdigit():
+        if token[0].isdecimal():  # any script's digit (৯, ٩); not ¹ or ½, which int() cannot read
             if len(token) > 1:  # the rest of the digits is the next factor, multiplied in by product()
                 self.tokens[self.i:self.i] = [token[1:]]
-            return _Size(math.log10(int(token[0])) if token[0] != "0" else 0.0, True)
+            digit = int(token[0])
+            return _Size(math.log10(digit) if digit else 0.0, True)
         return self._command(token)
 
     def atom(self) -> _Size:
@@ -204,7 +205,7 @@ class _Reader:
                 self.sum()
             self.take()  # the closer
             return inner
-        if token[0].isdigit() or token[0] == ".":
+        if token[0].isdecimal() or token[0] == ".":
             return _Size(_log10_literal(token), True)
         if token in ("-", "+"):  # a sign
             return self.power()
@@ -305,7 +306,7 @@ def _binomial(top: _Size, bottom: _Size) -> _Size:
 
 def _log10_literal(token: str) -> float:
     """log10 of a decimal literal's integer part (a value below 1 is sized as 1: only huge sizes matter)."""
-    integer = token.split(".", 1)[0].lstrip("0")
+    integer = "".join(str(int(c)) for c in token.split(".", 1)[0]).lstrip("0")  # any script's digits, as ASCII
     if not integer:
         return 0.0
     head = integer[:15]

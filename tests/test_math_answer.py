@@ -345,6 +345,15 @@ def test_thread_timeout_returns_and_next_call_works():
     assert after == AnswerCheck(True, "math_verify_match", "(x+2)^2")
 
 
+@pytest.fixture
+def fresh_pool():
+    """The math-verify pool as a job's first call finds it: every earlier test's kills and spares forgotten
+    (a kill leaves one worker fewer until a call needs it, so the tests below would depend on their order)."""
+    math_answer._POOL.close()
+    math_answer._POOL._reset()
+    yield math_answer._POOL
+
+
 def _warm_spare(timeout_s: float = 60.0) -> None:
     """Wait until the pool's warm spare has started (it starts in the background)."""
     deadline = time.monotonic() + timeout_s
@@ -353,7 +362,7 @@ def _warm_spare(timeout_s: float = 60.0) -> None:
     assert math_answer._POOL._spares, "the warm spare never started"
 
 
-def test_stuck_worker_is_killed_alone_and_the_warm_spare_takes_over():
+def test_stuck_worker_is_killed_alone_and_the_warm_spare_takes_over(fresh_pool):
     in_thread(check_answer, rf"\boxed{{{SYMBOLIC}}}", SYMBOLIC_GOLD)  # a warm pool
     _warm_spare()
     before = {w.process.pid: w for w in math_answer._POOL.workers}
@@ -377,7 +386,7 @@ def test_stuck_worker_is_killed_alone_and_the_warm_spare_takes_over():
     assert math_answer._POOL.started > started_before
 
 
-def test_a_kill_does_not_disturb_the_other_workers_calls(monkeypatch):
+def test_a_kill_does_not_disturb_the_other_workers_calls(fresh_pool, monkeypatch):
     """Issue 13 item 8: the old pool killed every worker (a pool restart, 4-9 s) when one call overran, and
     the calls in flight on the others ran again from scratch; now only the stuck worker goes."""
     from verl_multiling.plumbing import worker_pool
@@ -408,7 +417,7 @@ def test_a_kill_does_not_disturb_the_other_workers_calls(monkeypatch):
     assert sorted(sent) == [(1.5,), (60,)]  # the slow call ran once, not again after the kill
 
 
-def test_a_dead_worker_is_replaced_and_the_call_retried():
+def test_a_dead_worker_is_replaced_and_the_call_retried(fresh_pool):
     in_thread(check_answer, rf"\boxed{{{SYMBOLIC}}}", SYMBOLIC_GOLD)
     _warm_spare()
     dead = math_answer._POOL.workers  # every idle worker and the spare: as many as the 3 attempts a call has

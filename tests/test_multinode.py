@@ -221,8 +221,29 @@ def step_metrics(out, data) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def spread(cluster, cfg_for, data):
-    """verl's RewardLoopManager with one reward worker per node, and its first step."""
+def one_node(cluster, cfg_for, data):
+    """The same step on verl's RewardLoopManager with one reward worker, run and released before ``spread``
+    starts (verl names reward workers by index, so the two managers cannot coexist); no test has to release
+    the shared multi-node manager, so the tests pass in any order."""
+    if cluster is None:
+        return None
+    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+
+    cfg = cfg_for(1)
+    tcfg = translation_cfg(cfg)
+    single = RewardLoopManager(cfg)
+    try:
+        out = single.compute_rm_score(data)
+        (node,) = set(worker_nodes(single))
+        served = {n: s["requests"] for n, s in stats(scoring_actors(tcfg)).items()}  # before the release ends it
+    finally:
+        release(single, tcfg)
+    return dict(out=out, node=node, served=served, left=scoring_actors(tcfg))
+
+
+@pytest.fixture(scope="module")
+def spread(cluster, cfg_for, data, one_node):
+    """verl's RewardLoopManager with one reward worker per node, and its first step (after ``one_node``)."""
     if cluster is None:
         yield None
         return
@@ -299,21 +320,11 @@ def test_a_killed_actor_is_recreated_on_its_own_node(here_or_isolated, cluster, 
     assert np.allclose(info["r_trans"].astype(float), spread["out"].non_tensor_batch["r_trans"].astype(float))
 
 
-def test_step_metrics_equal_a_one_node_run(here_or_isolated, cluster, spread, cfg_for, data):
-    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
-
-    release(spread["manager"], spread["tcfg"])  # verl names reward workers by index: free the names first
-    assert scoring_actors(spread["tcfg"]) == {}  # the released workers' scoring actors ended with them
-    single = RewardLoopManager(cfg_for(1))
-    try:
-        out = single.compute_rm_score(data)
-        (node,) = set(worker_nodes(single))
-        after = stats(scoring_actors(spread["tcfg"]))  # read before the release below ends the actor
-    finally:
-        release(single, spread["tcfg"])
-    served = {n: s["requests"] for n, s in after.items()}
+def test_step_metrics_equal_a_one_node_run(here_or_isolated, cluster, spread, one_node, data):
+    assert one_node["left"] == {}  # the released worker's scoring actor ended with it
+    out, node = one_node["out"], one_node["node"]
     scored = int((out.non_tensor_batch["trans_reason"] == "ok").sum())
-    assert served == {node: scored}  # one node did all the scoring, on a new actor of its own
+    assert one_node["served"] == {node: scored}  # one node did all the scoring, on an actor of its own
     multi = step_metrics(spread["out"], data)
     one = step_metrics(out, data)
     assert sum(k.endswith("/count") and "faults" not in k for k in one) == 12  # 12 languages

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from smoke_runs import LOGPROB_TOLERANCE, assert_step_is_sound, load_dump, recompute_advantages, smoke
+from smoke_runs import LOGPROB_TOLERANCE, load_dump, recompute_advantages, smoke
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ray]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing.connection
 import signal
 import threading
@@ -352,6 +353,30 @@ def fresh_pool():
     math_answer._POOL.close()
     math_answer._POOL._reset()
     yield math_answer._POOL
+
+
+def test_a_reset_while_a_spare_starts_leaves_the_new_state_alone():
+    """A spare start in flight when the pool is reset (the fixture above; a fork) used to finish by counting
+    itself in the new state (``_spares_starting`` went to -1), and no spare ever started again."""
+    from verl_multiling.plumbing.worker_pool import WorkerPool
+
+    pool = WorkerPool("reset-test", warm_up=functools.partial(time.sleep, 1.0))
+    try:
+        pool._refill_spares()
+        assert pool._spares_starting == 1
+        pool.close()
+        pool._reset()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(t.name == "reset-test-spare" for t in threading.enumerate()):
+            time.sleep(0.05)
+        assert (pool._spares_starting, pool._spares) == (0, [])
+        assert pool.call(abs, (-3,), 60.0) == 3  # a cold start, which also asks for a spare
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not pool._spares:
+            time.sleep(0.05)
+        assert len(pool._spares) == 1 and pool._spares_starting == 0
+    finally:
+        pool.close()
 
 
 def _warm_spare(timeout_s: float = 60.0) -> None:

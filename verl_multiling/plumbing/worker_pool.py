@@ -169,6 +169,8 @@ class WorkerPool:
         _POOLS.add(self)
 
     def _reset(self) -> None:
+        """Forget every worker (after a fork; tests). A spare start still under way belongs to the old state:
+        it sees the new lock and kills its worker instead of counting it here."""
         self._lock = threading.Condition()
         self._slots: threading.BoundedSemaphore | None = None
         self._idle: list[Worker] = []
@@ -288,11 +290,16 @@ class WorkerPool:
         threading.Thread(target=self._start_spare, name=f"{self.name}-spare", daemon=True).start()
 
     def _start_spare(self) -> None:
+        lock = self._lock  # the state this start belongs to (``_reset`` replaces it)
         try:
             worker = self._start_workers(1)[0]
         except BaseException:  # noqa: BLE001 - logged by _start_workers; the next kill tries again
             worker = None
-        with self._lock:
+        with lock:
+            if self._lock is not lock:  # the pool was reset meanwhile: its counters are not ours to touch
+                if worker is not None:
+                    worker.kill()
+                return
             self._spares_starting -= 1
             keep = worker is not None and not self._closed
             if keep:

@@ -355,6 +355,16 @@ def fresh_pool():
     yield math_answer._POOL
 
 
+def _warm_spare(pool=None, timeout_s: float = 60.0) -> None:
+    """Wait until the pool's (default: the math-verify pool's) warm spare has started (it starts in the
+    background)."""
+    pool = math_answer._POOL if pool is None else pool
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not pool._spares:
+        time.sleep(0.05)
+    assert pool._spares, "the warm spare never started"
+
+
 def test_a_reset_while_a_spare_starts_leaves_the_new_state_alone():
     """A spare start in flight when the pool is reset (the fixture above; a fork) used to finish by counting
     itself in the new state (``_spares_starting`` went to -1), and no spare ever started again."""
@@ -371,20 +381,10 @@ def test_a_reset_while_a_spare_starts_leaves_the_new_state_alone():
             time.sleep(0.05)
         assert (pool._spares_starting, pool._spares) == (0, [])
         assert pool.call(abs, (-3,), 60.0) == 3  # a cold start, which also asks for a spare
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not pool._spares:
-            time.sleep(0.05)
+        _warm_spare(pool)
         assert len(pool._spares) == 1 and pool._spares_starting == 0
     finally:
         pool.close()
-
-
-def _warm_spare(timeout_s: float = 60.0) -> None:
-    """Wait until the pool's warm spare has started (it starts in the background)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not math_answer._POOL._spares:
-        time.sleep(0.05)
-    assert math_answer._POOL._spares, "the warm spare never started"
 
 
 def test_stuck_worker_is_killed_alone_and_the_warm_spare_takes_over(fresh_pool):

@@ -16,9 +16,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SMOKE_GROUP = "smoke_main_ppo"
 SMOKE_FILES = frozenset({"test_e2e_recipes.py", "test_e2e_trainer_modes.py"})
-"""The files whose tests run ``verl-multiling smoke``: main_ppo with the tiny Qwen2 (151,665-token logits, a 4 GB
-log-prob worker). Under ``-n 2 --dist loadgroup`` they share one xdist group, so no two of them overlap on a
-24 GB machine; every other file is its own group (as ``--dist loadfile`` would make it)."""
+"""The files whose tests run ``verl-multiling smoke``: main_ppo with a tiny Qwen2 (the sampled run's 151,665-token
+logits need a 4 GB log-prob worker). Under ``-n 2 --dist loadgroup`` they share one xdist group, so no two of them
+overlap on a 24 GB machine (the miniature's two main_ppo arms may run on the other worker); every other file is its
+own group (as ``--dist loadfile`` would make it)."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks (--dist loadgroup)

@@ -14,7 +14,7 @@ advantages it trained on, read back from TransferQueue by the bridge):
 The AdaMame run also saves a checkpoint at step 1; a second run resumes from it and must reproduce the stored
 step 2 (same prompts, rewards and advantages, with t=2). The other trainer modes (the async trainer, sampled
 rollouts) are in ``test_e2e_trainer_modes.py``.
-Marked ``e2e`` (about 2-3 minutes each on a 2-core machine); ``pytest -m "not e2e"`` skips them.
+Marked ``e2e`` (about 1-2 minutes each on a 2-core machine); ``pytest -m "not e2e"`` skips them.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from verl_multiling.smoke import metrics_gate
 pytestmark = [pytest.mark.e2e, pytest.mark.ray]
 
 BASELINE_DIR = Path(__file__).resolve().parent / "data" / "smoke_metrics"
-GATED = ("--scripted", "--n", str(metrics_gate.N), *metrics_gate.OVERRIDES)
-"""The metrics gate's run (metrics_gate.STEPS, N, OVERRIDES: a fixed data seed), so its values can be compared."""
+GATED = ("--scripted", "--n", str(metrics_gate.N), "--vocab", metrics_gate.VOCAB, *metrics_gate.OVERRIDES)
+"""The metrics gate's run (metrics_gate.STEPS, N, VOCAB, OVERRIDES: a fixed data seed), so its values can be
+compared. Its small vocabulary halves each run; the sampled run in test_e2e_trainer_modes.py keeps the Qwen2.5
+tokenizer."""
 SAVES_AT_STEP_1 = ("trainer.save_freq=1",)
 """Added to the AdaMame run only: saving changes no reward or advantage, and the resume test starts from it."""
 

@@ -3,8 +3,12 @@
 - the async trainer mode (``multiling_colocate_async``) runs, and verl trains on the recipe's advantages;
 - sampled (not scripted) rollouts decode through the CPU server and verl's agent loop.
 
+The async run uses the small vocabulary (``--vocab small``: half the time; the trainer mode does not depend on
+the tokenizer). The sampled run keeps the Qwen2.5 tokenizer, the ``verl-multiling smoke`` default, so a
+151,665-token model goes through main_ppo (load, log-probs, weight sync, decoding) in every suite run.
+
 The per-recipe runs and checkpoint resume are in ``test_e2e_recipes.py``; the shared helpers in ``smoke_runs.py``.
-Marked ``e2e`` (about 2-4 minutes each on a 2-core machine); ``pytest -m "not e2e"`` skips them.
+Marked ``e2e`` (about 1-3 minutes each on a 2-core machine); ``pytest -m "not e2e"`` skips them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.ray]
 
 
 def test_colocate_async_trainer_mode_runs_on_cpu(tmp_path):
-    result = smoke(tmp_path, "+recipe=adamame", "--scripted", "trainer.v1.trainer_mode=multiling_colocate_async")
+    result = smoke(tmp_path, "+recipe=adamame", "--scripted", "--vocab", "small",
+                   "trainer.v1.trainer_mode=multiling_colocate_async")
     assert [s["step"] for s in result["steps"]] == [1, 2]
     for entry in result["steps"]:
         assert any(k.startswith("multiling/") for k in entry["metrics"])

@@ -105,3 +105,58 @@ def test_the_fitted_prompt_length_reaches_main_ppo(tmp_path):
                   n=2, scripted=None, ray_tmp=tmp_path)
     assert "data.max_prompt_length=512" in smoke_overrides(**common)
     assert "data.max_prompt_length=320" in smoke_overrides(**common, max_prompt_length=320)
+
+
+def test_the_small_vocabulary_round_trips_every_bundled_text_in_fewer_tokens(tmp_path, monkeypatch, tokenizer_dir):
+    """--vocab small: a real saved tokenizer + model that verl loads like the Qwen one; every bundled text decodes
+    back exactly, the bundled responses need fewer tokens than with Qwen2.5's tokenizer (so no scripted response
+    that fits the smoke's 256 tokens with Qwen is cut with it), and the embedding is about 4.4k rows, not 151,665."""
+    import json as _json
+
+    from transformers import AutoConfig, AutoTokenizer
+
+    from verl_multiling.smoke.assets import (
+        SMALL_VOCAB_SIZE,
+        small_vocab_texts,
+        tiny_model_dir,
+    )
+
+    monkeypatch.setenv("VERL_MULTILING_CACHE", str(tmp_path))
+    model = tiny_model_dir(vocab="small")
+    assert "bpe" in model.name and tiny_model_dir(vocab="small") == model  # cached: the second call reuses it
+    small = AutoTokenizer.from_pretrained(str(model))
+    qwen = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    config = AutoConfig.from_pretrained(str(model))
+    assert config.vocab_size == len(small) and 3000 < len(small) <= SMALL_VOCAB_SIZE
+    assert small.eos_token == "<|im_end|>" and config.eos_token_id == small.convert_tokens_to_ids("<|im_end|>")
+    texts = small_vocab_texts()
+    assert len(texts) > 1000
+    for text in texts:
+        assert small.decode(small(text, add_special_tokens=False)["input_ids"]) == text
+    unseen = "Ωμέγα ünïcödé 🙂 \\frac{1}{2}"  # byte fallback: text the BPE never saw still round-trips
+    assert small.decode(small(unseen, add_special_tokens=False)["input_ids"]) == unseen
+    from verl_multiling.plumbing.paths import DATA_DIR
+
+    responses = [_json.loads(line)["response"] for path in sorted(DATA_DIR.glob("sample_*rollouts.jsonl"))
+                 for line in path.read_text(encoding="utf-8").splitlines() if '"response"' in line]
+    ours = sum(len(small(r, add_special_tokens=False)["input_ids"]) for r in responses)
+    theirs = sum(len(qwen(r, add_special_tokens=False)["input_ids"]) for r in responses)
+    assert ours < theirs, (ours, theirs)
+    prompt = small.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True,
+                                       tokenize=False)
+    assert prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    with pytest.raises(ValueError, match="choose one of qwen, small"):
+        tiny_model_dir(vocab="tiny")
+
+
+def test_a_misspelt_vocab_is_refused_with_the_choices(capsys):
+    from verl_multiling.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["smoke", "+recipe=adamame", "--vocab", "smal"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'smal'" in capsys.readouterr().err
+    with pytest.raises(SmokeError, match="--vocab tiny: choose one of qwen, small"):
+        from verl_multiling.smoke.run import run_smoke
+
+        run_smoke(["+recipe=adamame"], vocab="tiny", workdir="/nonexistent-never-created")

@@ -58,6 +58,9 @@ def _smoke_parser() -> argparse.ArgumentParser:
     mode.add_argument("--sampled", dest="scripted", action="store_false",
                       help="sample every response from the tiny random model (rewards are then mostly 0)")
     smoke.add_argument("--n", type=int, default=None, help="responses per prompt (default 4; 2 with --sampled)")
+    smoke.add_argument("--vocab", choices=("qwen", "small"), default="qwen",
+                       help="the tiny model's tokenizer: qwen (default; Qwen2.5's 151,665 tokens) or small (a BPE "
+                            "of about 4.4k tokens trained on the bundled rollouts; about half the wall time)")
     smoke.add_argument("--workdir", help="where data, logs, metrics and checkpoints go (default: a new temp dir)")
     smoke.add_argument("--timeout", type=float, default=None, help="stop main_ppo after this many seconds")
     smoke.add_argument("--verbose", action="store_true", help="show main_ppo's whole output")
@@ -78,7 +81,7 @@ def _smoke(argv: list[str]) -> int:
 
     try:
         return run_smoke(rest, args.steps, args.json, args.scripted, args.n, args.workdir, args.verbose,
-                         args.timeout)
+                         args.timeout, vocab=args.vocab)
     except SmokeError as exc:
         print(f"verl-multiling smoke: {exc}", file=sys.stderr)
         return 2

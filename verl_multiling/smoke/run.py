@@ -116,13 +116,23 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: str | None = None,
               scripted: bool = True, n: int | None = None, workdir: str | None = None,
-              verbose: bool = False, timeout_s: float | None = None, stream: TextIO = sys.stdout) -> int:
-    from verl_multiling.smoke.assets import fitted_prompt_length, tiny_model_dir, write_recipe_data
+              verbose: bool = False, timeout_s: float | None = None, stream: TextIO = sys.stdout,
+              vocab: str = "qwen") -> int:
+    """``vocab``: the tiny model's tokenizer, ``qwen`` (Qwen2.5's) or ``small`` (a BPE of the bundled rollouts'
+    text; about half the wall time), see :mod:`verl_multiling.smoke.assets`."""
+    from verl_multiling.smoke.assets import (
+        VOCABS,
+        fitted_prompt_length,
+        tiny_model_dir,
+        write_recipe_data,
+    )
     from verl_multiling.smoke.report import print_report
 
     recipe, user = split_recipe(overrides)
     if steps < 1:
         raise SmokeError("--steps must be >= 1")
+    if vocab not in VOCABS:
+        raise SmokeError(f"--vocab {vocab}: choose one of {', '.join(VOCABS)}")
     n = n if n is not None else (4 if scripted else 2)
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"smoke-{recipe}-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -130,10 +140,10 @@ def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: s
         (work / stale).unlink(missing_ok=True)
     t0 = time.perf_counter()
     rollouts, lang_key = recipe_data_settings(recipe, user)
-    model = tiny_model_dir()
+    model = tiny_model_dir(vocab=vocab)
     train, val = write_recipe_data(rollouts, work / "data", lang_key)
     prompt_length = fitted_prompt_length(train, model)
-    stream.write(f"[smoke] {recipe}: tiny Qwen2 {model}\n[smoke] data {train} (from {rollouts.name}, prompts up "
+    stream.write(f"[smoke] {recipe}: tiny Qwen2 ({vocab} vocabulary) {model}\n[smoke] data {train} (from {rollouts.name}, prompts up "
                  f"to {prompt_length} tokens); "
                  f"work dir {work}; assets {time.perf_counter() - t0:.1f} s\n")
     ray_tmp = Path(tempfile.mkdtemp(prefix="vmr", dir="/tmp"))  # short: Ray's socket paths are length-limited

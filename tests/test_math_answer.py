@@ -387,6 +387,30 @@ def test_a_reset_while_a_spare_starts_leaves_the_new_state_alone():
         pool.close()
 
 
+def test_a_spare_start_that_fails_after_a_reset_leaves_the_new_state_alone():
+    """A spare start of the old state that fails after the reset used to record its error in the new state, so
+    the new pool refused every call for ``START_RETRY_S`` although nothing of its own had failed."""
+    import subprocess
+
+    from verl_multiling.plumbing.worker_pool import WorkerPool
+
+    failing = functools.partial(subprocess.check_call, ["sh", "-c", "sleep 1; exit 3"])  # fails after the reset
+    pool = WorkerPool("reset-fail-test", warm_up=failing)
+    try:
+        pool._refill_spares()
+        assert pool._spares_starting == 1
+        pool.close()
+        pool._reset()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(t.name == "reset-fail-test-spare" for t in threading.enumerate()):
+            time.sleep(0.05)
+        assert not any(t.name == "reset-fail-test-spare" for t in threading.enumerate())
+        assert pool._start_error is None
+        assert (pool._spares_starting, pool._spares) == (0, [])
+    finally:
+        pool.close()
+
+
 def test_stuck_worker_is_killed_alone_and_the_warm_spare_takes_over(fresh_pool):
     in_thread(check_answer, rf"\boxed{{{SYMBOLIC}}}", SYMBOLIC_GOLD)  # a warm pool
     _warm_spare()

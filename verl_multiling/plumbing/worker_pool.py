@@ -195,9 +195,12 @@ class WorkerPool:
         with self._lock:
             return list(self._idle) + list(self._spares)
 
-    def _start_workers(self, n: int) -> list[Worker]:
-        """``n`` fresh workers, spawned together and awaited (about one start-up time, not n)."""
-        with self._lock:
+    def _start_workers(self, n: int, lock: threading.Condition | None = None) -> list[Worker]:
+        """``n`` fresh workers, spawned together and awaited (about one start-up time, not n). ``lock`` is the
+        state the start belongs to (default: the current one); if ``_reset`` replaced it meanwhile, the start's
+        failure or success is not recorded in the new state."""
+        lock = self._lock if lock is None else lock
+        with lock:
             failed = self._start_error
         if failed is not None and time.monotonic() - failed[0] < START_RETRY_S:
             raise RuntimeError(f"{self.name} workers could not start {time.monotonic() - failed[0]:.0f}s ago "
@@ -214,13 +217,15 @@ class WorkerPool:
                 worker.kill()
             if _EXITING:  # the interpreter is exiting and multiprocessing ended the half-started worker
                 raise
-            with self._lock:
-                self._start_error = (time.monotonic(), error)
+            with lock:
+                if self._lock is lock:
+                    self._start_error = (time.monotonic(), error)
             logger.error("%s workers cannot start (%s); calls fail until they can; retrying in %gs",
                          self.name, error, START_RETRY_S)
             raise
-        with self._lock:
-            self._start_error = None
+        with lock:
+            if self._lock is lock:
+                self._start_error = None
         return workers
 
     def _take(self) -> Worker:
@@ -292,7 +297,7 @@ class WorkerPool:
     def _start_spare(self) -> None:
         lock = self._lock  # the state this start belongs to (``_reset`` replaces it)
         try:
-            worker = self._start_workers(1)[0]
+            worker = self._start_workers(1, lock)[0]
         except BaseException:  # noqa: BLE001 - logged by _start_workers; the next kill tries again
             worker = None
         with lock:

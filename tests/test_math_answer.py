@@ -365,6 +365,20 @@ def _warm_spare(pool=None, timeout_s: float = 60.0) -> None:
     assert pool._spares, "the warm spare never started"
 
 
+def _reset_while_a_spare_starts(pool, timeout_s: float = 60.0) -> None:
+    """Ask ``pool`` for a spare, reset the pool while that spare starts (its warm-up takes about a second), then
+    wait until the spare's start has ended."""
+    pool._refill_spares()
+    assert pool._spares_starting == 1
+    pool.close()
+    pool._reset()
+    thread = f"{pool.name}-spare"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(t.name == thread for t in threading.enumerate()):
+        time.sleep(0.05)
+    assert not any(t.name == thread for t in threading.enumerate()), "the spare's start never ended"
+
+
 def test_a_reset_while_a_spare_starts_leaves_the_new_state_alone():
     """A spare start in flight when the pool is reset (the fixture above; a fork) used to finish by counting
     itself in the new state (``_spares_starting`` went to -1), and no spare ever started again."""
@@ -372,13 +386,7 @@ def test_a_reset_while_a_spare_starts_leaves_the_new_state_alone():
 
     pool = WorkerPool("reset-test", warm_up=functools.partial(time.sleep, 1.0))
     try:
-        pool._refill_spares()
-        assert pool._spares_starting == 1
-        pool.close()
-        pool._reset()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(t.name == "reset-test-spare" for t in threading.enumerate()):
-            time.sleep(0.05)
+        _reset_while_a_spare_starts(pool)
         assert (pool._spares_starting, pool._spares) == (0, [])
         assert pool.call(abs, (-3,), 60.0) == 3  # a cold start, which also asks for a spare
         _warm_spare(pool)
@@ -397,14 +405,7 @@ def test_a_spare_start_that_fails_after_a_reset_leaves_the_new_state_alone():
     failing = functools.partial(subprocess.check_call, ["sh", "-c", "sleep 1; exit 3"])  # fails after the reset
     pool = WorkerPool("reset-fail-test", warm_up=failing)
     try:
-        pool._refill_spares()
-        assert pool._spares_starting == 1
-        pool.close()
-        pool._reset()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(t.name == "reset-fail-test-spare" for t in threading.enumerate()):
-            time.sleep(0.05)
-        assert not any(t.name == "reset-fail-test-spare" for t in threading.enumerate())
+        _reset_while_a_spare_starts(pool)
         assert pool._start_error is None
         assert (pool._spares_starting, pool._spares) == (0, [])
     finally:

@@ -11,7 +11,11 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from verl_multiling.plumbing.offline_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS, atomic_dir, cache_dir
+from verl_multiling.plumbing.offline_tokenizer import (
+    atomic_dir,
+    cache_dir,
+    train_chatml_bpe,
+)
 
 TOKENIZER_VOCAB = 2048
 MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -29,24 +33,8 @@ def tokenizer_texts() -> list[str]:
 
 
 def build_tokenizer(out: Path) -> None:
-    """Train the BPE on :func:`tokenizer_texts` and save it with ChatML."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    texts = tokenizer_texts()
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=TOKENIZER_VOCAB, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(texts * 4, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   bos_token=None, unk_token=None)
-    fast.chat_template = CHAT_TEMPLATE
-    fast.save_pretrained(str(out))
+    """Train the BPE on :func:`tokenizer_texts` (digits one per token) and save it with ChatML."""
+    train_chatml_bpe(tokenizer_texts() * 4, TOKENIZER_VOCAB, split_digits=True).save_pretrained(str(out))
 
 
 def tokenizer_key() -> str:

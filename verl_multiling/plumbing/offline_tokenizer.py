@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 QWEN_SPLIT_PATTERN = (
@@ -62,6 +62,29 @@ def build_qwen_tokenizer():
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
+
+
+def train_chatml_bpe(texts: Iterable[str], vocab_size: int, split_digits: bool = False):
+    """A byte-level BPE trained on ``texts`` (at most ``vocab_size`` tokens, the ChatML special tokens first) as a
+    ``PreTrainedTokenizerFast`` with :data:`CHAT_TEMPLATE`, EOS ``<|im_end|>`` and pad ``<|endoftext|>``. Any text
+    round-trips exactly (bytes never seen in training stay single-byte tokens); ``split_digits`` makes every
+    digit its own token. For the tiny models of the smoke runs and the miniature, which verl loads like any
+    other."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+                         if split_digits else byte_level)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   bos_token=None, unk_token=None)
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
 
 
 def offline_tokenizer_dir(target: Path | None = None) -> Path:

@@ -25,11 +25,10 @@ import zlib
 from pathlib import Path
 
 from verl_multiling.plumbing.offline_tokenizer import (
-    CHAT_TEMPLATE,
-    SPECIAL_TOKENS,
     atomic_dir,
     cache_dir,
     offline_tokenizer_dir,
+    train_chatml_bpe,
 )
 
 TINY_MODEL = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -77,19 +76,7 @@ def small_vocab_key() -> str:
 
 def build_small_tokenizer():
     """A byte-level BPE trained on :func:`small_vocab_texts`, as a ``PreTrainedTokenizerFast`` with ChatML."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=SMALL_VOCAB_SIZE, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(small_vocab_texts(), trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   bos_token=None, unk_token=None)
-    fast.chat_template = CHAT_TEMPLATE
-    return fast
+    return train_chatml_bpe(small_vocab_texts(), SMALL_VOCAB_SIZE)
 
 
 def _build_tiny_model(out: Path, seed: int, vocab: str = "qwen") -> None:

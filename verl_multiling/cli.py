@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _smoke_parser() -> argparse.ArgumentParser:
+    from verl_multiling.smoke.assets import VOCABS
+
     smoke = argparse.ArgumentParser(
         prog="verl-multiling smoke", description="Real main_ppo GRPO steps of a recipe on CPU with a tiny model. "
         "Every argument that is not a flag is a Hydra override for main_ppo, e.g. +recipe=adamame.")
@@ -58,7 +60,7 @@ def _smoke_parser() -> argparse.ArgumentParser:
     mode.add_argument("--sampled", dest="scripted", action="store_false",
                       help="sample every response from the tiny random model (rewards are then mostly 0)")
     smoke.add_argument("--n", type=int, default=None, help="responses per prompt (default 4; 2 with --sampled)")
-    smoke.add_argument("--vocab", choices=("qwen", "small"), default="qwen",
+    smoke.add_argument("--vocab", choices=VOCABS, default=VOCABS[0],
                        help="the tiny model's tokenizer: qwen (default; Qwen2.5's 151,665 tokens) or small (a BPE "
                             "of about 4.4k tokens trained on the bundled rollouts; about half the wall time)")
     smoke.add_argument("--workdir", help="where data, logs, metrics and checkpoints go (default: a new temp dir)")

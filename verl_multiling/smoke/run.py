@@ -143,8 +143,8 @@ def run_smoke(overrides: Sequence[str], steps: int = DEFAULT_STEPS, json_path: s
     model = tiny_model_dir(vocab=vocab)
     train, val = write_recipe_data(rollouts, work / "data", lang_key)
     prompt_length = fitted_prompt_length(train, model)
-    stream.write(f"[smoke] {recipe}: tiny Qwen2 ({vocab} vocabulary) {model}\n[smoke] data {train} (from {rollouts.name}, prompts up "
-                 f"to {prompt_length} tokens); "
+    stream.write(f"[smoke] {recipe}: tiny Qwen2 ({vocab} vocabulary) {model}\n"
+                 f"[smoke] data {train} (from {rollouts.name}, prompts up to {prompt_length} tokens); "
                  f"work dir {work}; assets {time.perf_counter() - t0:.1f} s\n")
     ray_tmp = Path(tempfile.mkdtemp(prefix="vmr", dir="/tmp"))  # short: Ray's socket paths are length-limited
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"+recipe={recipe}",
